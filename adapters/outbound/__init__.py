@@ -1,0 +1,43 @@
+"""Providers: one folder per upstream protocol, one line per kind in ``PROVIDER_KINDS``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from adapters.outbound.http import HttpClient
+from domain.ports import ChatProvider
+
+
+class ProviderSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a provider adapter needs from config, already validated and substituted."""
+
+    name: str
+    base_url: str  # OpenAI kind: includes /v1; Anthropic kind: the API root
+    api_key: str | None = None  # None: send no key (local servers) or see missing_key_var
+    missing_key_var: str | None = None  # set when api_key named an unset variable
+    headers: dict[str, str] = {}  # extra headers sent on every request
+    default_max_tokens: int = 4096  # for targets that require max_tokens when a client omits it
+    anthropic_version: str = "2023-06-01"  # sent when the client did not send its own
+
+
+ProviderFactory = Callable[[ProviderSettings, HttpClient], ChatProvider]
+
+
+def _openai(settings: ProviderSettings, http: HttpClient) -> ChatProvider:
+    from adapters.outbound.openai.provider import OpenAIProvider
+
+    return OpenAIProvider(settings, http)
+
+
+def _anthropic(settings: ProviderSettings, http: HttpClient) -> ChatProvider:
+    from adapters.outbound.anthropic.provider import AnthropicProvider
+
+    return AnthropicProvider(settings, http)
+
+
+PROVIDER_KINDS: dict[str, ProviderFactory] = {
+    "openai": _openai,
+    "anthropic": _anthropic,
+}

@@ -1,0 +1,58 @@
+"""What one client request did, gathered for its access-log line."""
+
+from __future__ import annotations
+
+from domain.ir import Usage
+
+
+class Exchange:
+    """Mutable record filled as a request goes through the gateway.
+
+    The frontdoor sets what the client asked; the service sets where it went; the encoders set
+    the usage they saw. The access log reads it when the response (or stream) ends.
+    """
+
+    __slots__ = (
+        "alias",
+        "app",
+        "attempts",
+        "frontdoor",
+        "input_tokens",
+        "model",
+        "output_tokens",
+        "provider",
+        "stream",
+        "upstream_model",
+    )
+
+    def __init__(self, app: str = "", frontdoor: str = "") -> None:
+        self.app = app
+        self.frontdoor = frontdoor
+        self.model: str | None = None
+        self.stream = False
+        self.provider: str | None = None
+        self.upstream_model: str | None = None
+        self.alias: str | None = None
+        self.attempts = 0
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+
+    def record_usage(self, usage: Usage) -> None:
+        if isinstance(usage.input_tokens, int):
+            self.input_tokens = usage.input_tokens
+        if isinstance(usage.output_tokens, int):
+            self.output_tokens = usage.output_tokens
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "app": self.app,
+            "frontdoor": self.frontdoor,
+            "model": self.model,
+            "stream": self.stream,
+            "provider": self.provider,
+            "upstream_model": self.upstream_model,
+            "alias": self.alias,
+            "attempts": self.attempts,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }

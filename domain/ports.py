@@ -1,0 +1,28 @@
+"""The one port the domain needs: a provider that answers chat requests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol as _Protocol
+
+from domain.ir import AnyEvent, ChatRequest, ChatResponse, Protocol
+
+
+class ChatProvider(_Protocol):
+    """An upstream LLM API. Implementations live in ``adapters/outbound/<kind>/``.
+
+    ``model`` is the upstream model to ask for (routing may have rewritten the request's).
+    Errors are raised as ``domain.errors.GatewayError``. ``stream`` is an async generator that
+    opens the upstream request on its first ``__anext__`` and closes it on ``aclose()``; an
+    upstream error *frame* inside a stream is yielded as ``StreamError``, a transport failure
+    is raised.
+    """
+
+    name: str
+    protocol: Protocol
+
+    async def complete(self, request: ChatRequest, model: str) -> ChatResponse: ...
+
+    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]: ...
+
+    async def count_tokens(self, request: ChatRequest, model: str) -> int: ...
