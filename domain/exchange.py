@@ -23,6 +23,7 @@ class Exchange:
         "provider",
         "stream",
         "upstream_model",
+        "upstream_protocol",
     )
 
     def __init__(self, app: str = "", frontdoor: str = "") -> None:
@@ -32,6 +33,7 @@ class Exchange:
         self.stream = False
         self.provider: str | None = None
         self.upstream_model: str | None = None
+        self.upstream_protocol: str | None = None  # "openai" | "anthropic": native relay when equal to the frontdoor's
         self.alias: str | None = None
         self.attempts = 0
         self.input_tokens: int | None = None

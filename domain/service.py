@@ -39,6 +39,7 @@ class ChatService:
         exchange.alias = route.alias
         exchange.provider = provider.name
         exchange.upstream_model = target.model
+        exchange.upstream_protocol = provider.protocol
         exchange.attempts += 1
         return provider, target
 

@@ -20,6 +20,9 @@ class ProviderSettings(msgspec.Struct, frozen=True, kw_only=True):
     headers: dict[str, str] = {}  # extra headers sent on every request
     default_max_tokens: int = 4096  # for targets that require max_tokens when a client omits it
     anthropic_version: str = "2023-06-01"  # sent when the client did not send its own
+    # OpenAI kind: the field that carries the output limit. OpenAI's reasoning models refuse
+    # "max_tokens"; some older OpenAI-compatible servers know only "max_tokens".
+    max_tokens_field: str = "max_completion_tokens"
 
 
 ProviderFactory = Callable[[ProviderSettings, HttpClient], ChatProvider]

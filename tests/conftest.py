@@ -1,0 +1,24 @@
+"""Shared test helpers: recorded wire payloads live in tests/fixtures/<protocol>/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture_bytes(name: str) -> bytes:
+    """The bytes of ``tests/fixtures/<name>``, e.g. ``fixture_bytes("openai/chat_text.json")``."""
+    return (FIXTURES / name).read_bytes()
+
+
+def sse_lines(name: str) -> list[bytes]:
+    """An SSE fixture split into lines, terminators stripped, as the HTTP port yields them."""
+    return fixture_bytes(name).split(b"\n")
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
