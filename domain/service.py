@@ -12,7 +12,7 @@ from contextlib import aclosing
 
 from domain.errors import ErrorKind, GatewayError
 from domain.exchange import Exchange
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, StreamError
+from domain.ir import AnyEvent, ChatRequest, ChatResponse, MessageDelta, MessageStart, StreamError
 from domain.ports import ChatProvider
 from domain.routing import Route, RoutingTable, Target, resolve
 
@@ -71,11 +71,18 @@ class ChatService:
 async def _continue(
     first: AnyEvent, rest: AsyncIterator[AnyEvent], exchange: Exchange
 ) -> AsyncIterator[AnyEvent]:
-    """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``."""
+    """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``.
+
+    Usage seen on the way is recorded on the exchange for the access log.
+    """
     async with aclosing(rest):  # type: ignore[type-var]
+        if isinstance(first, MessageStart):
+            exchange.record_usage(first.usage)
         yield first
         try:
             async for event in rest:
+                if isinstance(event, MessageDelta):
+                    exchange.record_usage(event.usage)
                 yield event
         except GatewayError as exc:
             yield StreamError(kind=exc.kind.value, message=exc.message)
