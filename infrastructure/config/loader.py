@@ -1,0 +1,184 @@
+"""Load ``config.yaml``: YAML, ``${VAR}`` / ``${VAR:-default}`` from the environment and an
+optional ``.env`` file (the real environment wins), strict validation with key paths.
+
+A provider whose ``api_key`` names an unset variable does not stop start-up: it is recorded in
+``LoadedConfig.missing_keys`` (the container warns, and requests routed there get an error
+naming the variable). Any other unset variable without a default is a config error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+from dotenv import dotenv_values
+
+from infrastructure.config.schema import GatewayConfig
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``str()`` lists every problem, one per line, with its path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: GatewayConfig
+    source: str
+    # provider name -> the unset variable its api_key names
+    missing_keys: dict[str, str] = field(default_factory=dict)
+
+
+def read_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
+    """The process environment over the ``.env`` file's values (if the file exists)."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def _substitute(value: str, env: Mapping[str, str], unset: list[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = env.get(name)
+        if found:  # an empty variable counts as unset
+            return found
+        if default is not None:
+            return default
+        unset.append(name)
+        return ""
+
+    return _VAR.sub(replace, value)
+
+
+def _walk(node: Any, path: str, env: Mapping[str, str], on_unset: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _walk(v, f"{path}.{k}" if path else str(k), env, on_unset) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_walk(v, f"{path}[{i}]", env, on_unset) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+        unset: list[str] = []
+        result = _substitute(node, env, unset)
+        return on_unset(path, unset) if unset else result
+    return node
+
+
+def parse_config(text: str, *, source: str, env: Mapping[str, str]) -> LoadedConfig:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["the top level must be a mapping (server, apps, providers, routing)"])
+
+    problems: list[str] = []
+    missing_keys: dict[str, str] = {}
+    key_path = re.compile(r"^providers\[(\d+)\]\.api_key$")
+
+    def on_unset(path: str, names: list[str]) -> Any:
+        match = key_path.match(path)
+        if match:
+            index = int(match.group(1))
+            name = data["providers"][index].get("name", f"providers[{index}]")
+            missing_keys[str(name)] = names[0]
+            return None
+        problems.append(f"{path}: environment variable {', '.join(names)} is not set and has no default")
+        return None
+
+    data = _walk(data, "", env, on_unset)
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        config = msgspec.convert(data, GatewayConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(source, [_readable(str(exc))]) from None
+    problems = check(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedConfig(config=config, source=source, missing_keys=missing_keys)
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    return parse_config(text, source=str(path), env=read_environment() if env is None else env)
+
+
+def _readable(message: str) -> str:
+    """msgspec's "... - at `$.apps[0].path`" as "apps[0].path: ..."."""
+    match = _MSGSPEC_PATH.search(message)
+    if not match:
+        return message
+    where = match.group(1).lstrip(".") or "(top level)"
+    return f"{where}: {message[: match.start()]}"
+
+
+def check(config: GatewayConfig) -> list[str]:
+    """Cross-field rules msgspec cannot express; every problem is returned, with its path."""
+    problems: list[str] = []
+    names = [p.name for p in config.providers]
+    known = set(names)
+
+    def need(provider: str, where: str) -> None:
+        if provider not in known:
+            problems.append(f"{where}: unknown provider '{provider}' (known: {', '.join(names) or 'none'})")
+
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(f"providers: duplicate provider name '{name}'")
+    for i, p in enumerate(config.providers):
+        if p.base_url is not None and not p.base_url.startswith(("http://", "https://")):
+            problems.append(f"providers[{i}].base_url: must start with http:// or https://")
+        for label, value in (("connect", p.timeouts.connect), ("read", p.timeouts.read), ("total", p.timeouts.total)):
+            if value <= 0:
+                problems.append(f"providers[{i}].timeouts.{label}: must be positive")
+
+    seen_paths: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    for i, app in enumerate(config.apps):
+        where = f"apps[{i}]"
+        if not app.path.startswith("/") or (len(app.path) > 1 and app.path.endswith("/")):
+            problems.append(f"{where}.path: must start with '/' and not end with '/' (got '{app.path}')")
+        if app.path in seen_paths:
+            problems.append(f"{where}.path: duplicate app path '{app.path}' (also apps[{seen_paths[app.path]}])")
+        seen_paths.setdefault(app.path, i)
+        if app.name in seen_names:
+            problems.append(f"{where}.name: duplicate app name '{app.name}'")
+        seen_names.setdefault(app.name, i)
+        for key, provider in app.model_routing.prefix_providers.items():
+            need(provider, f"{where}.model_routing.prefix_providers.{key}")
+        for j, rw in enumerate(app.model_routing.rewrites):
+            rw_where = f"{where}.model_routing.rewrites[{j}]"
+            if (rw.model_exact is None) == (rw.model_prefix is None):
+                problems.append(f"{rw_where}: set exactly one of model_exact or model_prefix")
+            need(rw.provider, f"{rw_where}.provider")
+        for j, model in enumerate(app.models):
+            if not isinstance(model.get("id"), str):
+                problems.append(f"{where}.models[{j}].id: required, a string")
+    for i, rule in enumerate(config.routing.rules):
+        need(rule.provider, f"routing.rules[{i}].provider")
+    if config.routing.default_provider is not None:
+        need(config.routing.default_provider, "routing.default_provider")
+    if not 0 < config.server.port < 65536:
+        problems.append("server.port: must be between 1 and 65535")
+    if config.server.workers < 1:
+        problems.append("server.workers: must be at least 1")
+    return problems

@@ -1,0 +1,93 @@
+"""The config file's schema: strict msgspec structs (a typo fails start-up with its key path).
+
+The format is the seed design's ``config.yaml`` (server, apps, providers, routing) plus what a
+real deployment needs: timeouts, extra headers, the outbound HTTP client, body limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    # Largest request body accepted (base64 images make bodies large; Anthropic allows 32 MB).
+    max_body_bytes: int = 32 * 1024 * 1024
+    # Outbound HTTP client library behind the provider port.
+    http_client: Literal["aiohttp", "httpx"] = "httpx"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+    # Seconds in-flight requests get to finish after SIGTERM.
+    shutdown_grace_seconds: float = 30.0
+
+
+class RewriteConfig(_Strict):
+    provider: str
+    model_exact: str | None = None
+    model_prefix: str | None = None
+    model: str | None = None  # the upstream model; absent: the requested model unchanged
+    rewrite_response_model: bool = False
+
+
+class ModelRoutingConfig(_Strict):
+    prefix_providers: dict[str, str] = {}
+    rewrites: list[RewriteConfig] = []
+
+
+class AppConfig(_Strict):
+    name: str
+    frontdoor: Literal["openai", "anthropic"]
+    path: str
+    model_routing: ModelRoutingConfig = ModelRoutingConfig()
+    # Seeds this app's /v1/models listing, in its protocol's shape (free-form fields).
+    models: list[dict[str, Any]] = []
+
+
+class TimeoutsConfig(_Strict):
+    connect: float = 10.0
+    read: float = 300.0  # longest wait for the first byte or between stream chunks
+    total: float = 600.0  # a whole non-streaming request
+
+
+class ProviderConfig(_Strict):
+    name: str
+    type: Literal["openai", "anthropic"]
+    api_key: str | None = None
+    base_url: str | None = None
+    headers: dict[str, str] = {}
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    max_connections: int = 1000
+    # For targets that require max_tokens (Anthropic) when an OpenAI client omits it.
+    default_max_tokens: int = 4096
+    # OpenAI type only: the request field carrying the output limit.
+    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+    # Anthropic type only: sent when the client sent no anthropic-version of its own.
+    anthropic_version: str = "2023-06-01"
+
+
+class RuleConfig(_Strict):
+    model_prefix: str
+    provider: str
+
+
+class RoutingConfig(_Strict):
+    rules: list[RuleConfig] = []
+    default_provider: str | None = None
+
+
+class GatewayConfig(_Strict):
+    server: ServerConfig = ServerConfig()
+    apps: list[AppConfig] = []
+    providers: list[ProviderConfig] = []
+    routing: RoutingConfig = RoutingConfig()
+
+
+DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
