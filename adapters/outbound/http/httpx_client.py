@@ -1,0 +1,190 @@
+"""The upstream-HTTP port over httpx: one pooled ``httpx.AsyncClient`` per provider.
+
+Choices, for the record:
+
+* ``trust_env=False``: the gateway talks to the ``base_url`` its config names. Proxies taken
+  silently from ``HTTP(S)_PROXY`` or credentials from ``~/.netrc`` would route provider keys
+  through places the config does not show (the aiohttp client ignores them too, by default).
+  A proxy, when one is needed, belongs in config, explicitly.
+* HTTP/1.1 only, no redirects followed (an API that redirects a POST is misconfigured).
+* Timeouts: ``connect`` bounds the TCP/TLS connect and the wait for a free pooled connection;
+  ``read`` bounds every wait for bytes (first byte included) and every socket write; ``total``
+  bounds a whole non-streaming exchange (``asyncio.timeout``). Streams have no total bound.
+* Parsed ``httpx.URL``s are cached per URL string: httpx parses a ``str`` URL in pure Python
+  (~25 us), and a provider posts to the same two or three URLs all day.
+* Response headers are ``httpx.Headers``: a case-insensitive mapping whose keys iterate
+  lower-cased, so it is handed over as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+
+import httpx
+
+from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
+from adapters.protocols.sse import split_lines
+from domain.errors import ErrorKind, GatewayError
+
+_URL_CACHE_MAX = 64
+# userinfo, path and query of any URL an exception message carries: they may hold secrets.
+_URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+    return _URL_IN_TEXT.sub(r"\1\2", text)
+
+
+def unavailable(name: str, exc: BaseException) -> GatewayError:
+    return GatewayError(
+        ErrorKind.UNAVAILABLE, f"Provider '{name}' is unreachable: {_reason(exc)}", provider=name
+    )
+
+
+def timed_out(name: str, seconds: float) -> GatewayError:
+    return GatewayError(
+        ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name
+    )
+
+
+class HttpxClient:
+    """``HttpClient`` over one pooled ``httpx.AsyncClient``."""
+
+    __slots__ = ("name", "timeouts", "_client", "_urls")
+
+    def __init__(self, *, name: str, timeouts: Timeouts, limits: PoolLimits) -> None:
+        self.name = name
+        self.timeouts = timeouts
+        self._urls: dict[str, httpx.URL] = {}
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
+            ),
+            limits=httpx.Limits(
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+            ),
+            http1=True,
+            http2=False,
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    def _url(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= _URL_CACHE_MAX:
+                self._urls.clear()
+            try:
+                parsed = httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                raise self._bad_url(exc) from None
+            self._urls[url] = parsed
+        return parsed
+
+    def _bad_url(self, exc: Exception) -> GatewayError:
+        return GatewayError(
+            ErrorKind.CONFIGURATION,
+            f"Provider '{self.name}' has an unusable URL: {_reason(exc)}",
+            provider=self.name,
+        )
+
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await self._client.post(self._url(url), content=body, headers=headers)
+        except TimeoutError:
+            raise timed_out(self.name, self.timeouts.total) from None
+        except httpx.HTTPError as exc:
+            raise self._error(exc) from None
+        return UpstreamResponse(response.status_code, response.headers, response.content)
+
+    def stream(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpxStream:
+        return HttpxStream(self, self._url(url), headers, body)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()  # idempotent; fine before first use
+
+    def _error(self, exc: httpx.HTTPError) -> GatewayError:
+        """Map an httpx exception to the gateway's taxonomy."""
+        match exc:
+            case httpx.ConnectTimeout() | httpx.PoolTimeout():
+                return timed_out(self.name, self.timeouts.connect)
+            case httpx.TimeoutException():  # read / write
+                return timed_out(self.name, self.timeouts.read)
+            case httpx.UnsupportedProtocol():  # no http:// or https:// in the configured URL
+                return self._bad_url(exc)
+            case httpx.TransportError():  # connect, read, write, protocol (server disconnected)
+                return unavailable(self.name, exc)
+            case _:  # decoding errors: the upstream sent something we cannot read
+                return GatewayError(
+                    ErrorKind.PROTOCOL,
+                    f"Provider '{self.name}' sent an unreadable response: {_reason(exc)}",
+                    provider=self.name,
+                )
+
+
+class HttpxStream:
+    """The async context manager ``HttpxClient.stream`` returns, and the open stream itself.
+
+    ``__aenter__`` sends the request and reads the status and headers; ``__aexit__`` closes the
+    response, which closes the connection when its body was not read to the end.
+    """
+
+    __slots__ = ("status", "headers", "_owner", "_url", "_request_headers", "_body", "_response")
+
+    status: int
+    headers: Mapping[str, str]
+
+    def __init__(self, owner: HttpxClient, url: httpx.URL, headers: Mapping[str, str], body: bytes):
+        self._owner = owner
+        self._url = url
+        self._request_headers = headers
+        self._body = body
+        self._response: httpx.Response | None = None
+
+    async def __aenter__(self) -> HttpxStream:
+        client = self._owner._client
+        request = client.build_request("POST", self._url, content=self._body, headers=self._request_headers)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._owner._error(exc) from None
+        self._response = response
+        self.status = response.status_code
+        self.headers = response.headers
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            try:
+                await response.aclose()
+            except httpx.HTTPError:  # nothing useful to report about a connection we drop anyway
+                pass
+
+    async def read(self) -> bytes:
+        assert self._response is not None, "read() outside the stream's context"
+        try:
+            return await self._response.aread()
+        except httpx.HTTPError as exc:
+            raise self._owner._error(exc) from None
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        assert self._response is not None, "lines() outside the stream's context"
+        buffer = bytearray()
+        try:
+            async for chunk in self._response.aiter_bytes():
+                for line in split_lines(buffer, chunk):
+                    yield line
+        except httpx.HTTPError as exc:
+            raise self._owner._error(exc) from None
+        if buffer:  # the last line had no terminator, or ended with a lone "\r"
+            yield bytes(buffer[:-1] if buffer[-1] == 0x0D else buffer)

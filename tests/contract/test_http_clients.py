@@ -1,0 +1,208 @@
+"""The same contract for every HttpClient implementation, against the fake upstream on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.outbound.http import HttpClient, Timeouts, create_http_client
+from domain.errors import ErrorKind, GatewayError
+from tests.conftest import fixture_bytes, sse_lines
+from tests.fakes.upstream import FakeUpstream, Refuse, Stall, error, sse_fixture
+
+TIMEOUTS = Timeouts(connect=0.5, read=0.2, total=1.0)
+JSON = {"content-type": "application/json"}
+OPENAI_BODY = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+OPENAI_STREAM_BODY = (
+    b'{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]}'
+)
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[HttpClient]:
+    http = create_http_client(request.param, name="fake", timeouts=TIMEOUTS)
+    yield http
+    await http.aclose()
+
+
+def chat_url(upstream: FakeUpstream) -> str:
+    return upstream.url + "/v1/chat/completions"
+
+
+async def stream_lines(client: HttpClient, url: str, body: bytes) -> list[bytes]:
+    async with client.stream(url, JSON, body) as stream:
+        assert stream.status == 200
+        return [line async for line in stream.lines()]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_post_json_round_trips_body_and_headers(client: HttpClient, upstream: FakeUpstream):
+    headers = {"content-type": "application/json", "authorization": "Bearer sk-upstream"}
+
+    response = await client.post(chat_url(upstream), headers, OPENAI_BODY)
+
+    assert response.status == 200
+    assert response.body == fixture_bytes("openai/chat_text.json")
+    assert response.headers["content-type"].startswith("application/json")
+    assert "x-request-id" in set(response.headers)  # names iterate lower-case
+    seen = upstream.requests[0]
+    assert (seen.method, seen.path, seen.body) == ("POST", "/v1/chat/completions", OPENAI_BODY)
+    assert seen.headers["authorization"] == "Bearer sk-upstream"
+
+
+async def test_post_returns_error_status_with_retry_after(client: HttpClient, upstream: FakeUpstream):
+    upstream.script(error(429, retry_after=3))
+
+    response = await client.post(chat_url(upstream), JSON, OPENAI_BODY)
+
+    assert (response.status, response.body) == (429, fixture_bytes("openai/error_429.json"))
+    assert response.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize("delay_ms", [0, 3])
+async def test_stream_yields_the_fixture_lines_intact(
+    client: HttpClient, upstream: FakeUpstream, delay_ms: float
+):
+    name = "openai/stream_text_with_usage.sse"
+    upstream.script(sse_fixture(name, delay_ms=delay_ms))
+
+    assert await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY) == sse_lines(name)[:-1]
+
+
+async def test_anthropic_stream_lines_intact(client: HttpClient, upstream: FakeUpstream):
+    body = b'{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[]}'
+
+    lines = await stream_lines(client, upstream.url + "/v1/messages", body)
+
+    assert lines == sse_lines("anthropic/stream_text.sse")[:-1]
+
+
+async def test_error_status_body_is_readable_on_a_stream(client: HttpClient, upstream: FakeUpstream):
+    upstream.script(error(529, protocol="anthropic"))
+
+    async with client.stream(upstream.url + "/v1/messages", JSON, b"{}") as stream:
+        assert stream.status == 529
+        assert await stream.read() == fixture_bytes("anthropic/error_529_overloaded.json")
+
+
+@pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])
+async def test_refused_connection_is_unavailable(client: HttpClient, use_stream: bool):
+    url = f"http://127.0.0.1:{closed_port()}/v1/chat/completions"
+
+    with pytest.raises(GatewayError) as caught:
+        if use_stream:
+            await stream_lines(client, url, OPENAI_STREAM_BODY)
+        else:
+            await client.post(url, JSON, OPENAI_BODY)
+
+    assert (caught.value.kind, caught.value.provider) == (ErrorKind.UNAVAILABLE, "fake")
+    assert caught.value.message.startswith("Provider 'fake' is unreachable: ")
+
+
+async def test_connection_closed_without_an_answer_is_unavailable(client: HttpClient, upstream: FakeUpstream):
+    upstream.script(Refuse())
+
+    with pytest.raises(GatewayError) as caught:
+        await client.post(chat_url(upstream), JSON, OPENAI_BODY)
+
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+
+
+@pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])
+async def test_stall_beyond_read_timeout_is_timeout(
+    client: HttpClient, upstream: FakeUpstream, use_stream: bool
+):
+    upstream.script(Stall(1.0))
+
+    with pytest.raises(GatewayError) as caught:
+        if use_stream:
+            await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY)
+        else:
+            await client.post(chat_url(upstream), JSON, OPENAI_BODY)
+
+    assert caught.value.kind is ErrorKind.TIMEOUT
+    assert caught.value.message == "Provider 'fake' did not answer within 0.2 s"
+
+
+async def test_stall_mid_stream_raises_timeout_from_lines(client: HttpClient, upstream: FakeUpstream):
+    upstream.script(sse_fixture("openai/stream_text_with_usage.sse", stall_after=2, stall_seconds=1.0))
+    seen: list[bytes] = []
+
+    with pytest.raises(GatewayError) as caught:
+        async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
+            async for line in stream.lines():
+                seen.append(line)
+
+    assert caught.value.kind is ErrorKind.TIMEOUT
+    assert seen == sse_lines("openai/stream_text_with_usage.sse")[:4]
+
+
+async def test_connection_cut_mid_stream_raises_unavailable_from_lines(
+    client: HttpClient, upstream: FakeUpstream
+):
+    upstream.script(sse_fixture("anthropic/stream_text.sse", cut_after=3))
+    seen: list[bytes] = []
+
+    with pytest.raises(GatewayError) as caught:
+        async with client.stream(upstream.url + "/v1/messages", JSON, b"{}") as stream:
+            async for line in stream.lines():
+                seen.append(line)
+
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert seen == sse_lines("anthropic/stream_text.sse")[:9]
+
+
+async def test_consumer_leaving_mid_stream_closes_the_upstream_connection(
+    client: HttpClient, upstream: FakeUpstream
+):
+    upstream.script(sse_fixture("openai/stream_text_with_usage.sse", delay_ms=30))
+
+    async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
+        async for _line in stream.lines():
+            break
+
+    assert await upstream.wait_for(lambda: upstream.requests[0].disconnected, timeout=1.0)
+    assert upstream.requests[0].frames_sent < 5
+
+
+async def test_sequential_requests_reuse_one_pooled_connection(client: HttpClient, upstream: FakeUpstream):
+    for _ in range(5):
+        assert (await client.post(chat_url(upstream), JSON, OPENAI_BODY)).status == 200
+        assert (await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY))[-2] == b"data: [DONE]"
+    upstream.script(error(500))
+    async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
+        assert (stream.status, await stream.read()) == (500, error(500).body)
+    assert (await client.post(chat_url(upstream), JSON, OPENAI_BODY)).status == 200
+
+    assert len(upstream.requests) == 12
+    assert upstream.connections == 1
+
+
+async def test_aclose_twice_and_before_first_use_is_fine(client: HttpClient, upstream: FakeUpstream):
+    unused = create_http_client("aiohttp", name="unused", timeouts=TIMEOUTS)
+    await unused.aclose()
+    await unused.aclose()
+    await client.post(chat_url(upstream), JSON, OPENAI_BODY)
+    await client.aclose()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("url", ["api.example.test/v1/chat/completions", "ftp://127.0.0.1/v1"])
+async def test_unusable_url_is_a_configuration_error(client: HttpClient, url: str):
+    with pytest.raises(GatewayError) as caught:
+        await client.post(url, JSON, OPENAI_BODY)
+
+    assert (caught.value.kind, caught.value.provider) == (ErrorKind.CONFIGURATION, "fake")

@@ -1,0 +1,1 @@
+"""Fakes for tests: real local servers and in-memory ports, no mocks."""
