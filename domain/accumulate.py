@@ -28,6 +28,7 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.ir.arguments import tool_input
 from domain.ir.base import UNSET
 
 
@@ -74,7 +75,7 @@ async def accumulate(events: AsyncIterable[AnyEvent]) -> ChatResponse:
                 sig = signatures.get(index, block.signature)
                 content.append(ThinkingBlock(thinking=block.thinking + text, signature=sig))
             case ToolUseBlock():
-                content.append(ToolUseBlock(id=block.id, name=block.name, input=msgspec.Raw(text or b"{}")))
+                content.append(ToolUseBlock(id=block.id, name=block.name, input=tool_input(text)[0]))
             case _:
                 content.append(block)
     return ChatResponse(

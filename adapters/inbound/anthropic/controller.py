@@ -1,0 +1,123 @@
+"""The Anthropic frontdoor's HTTP routes, mounted at ``mount.path``.
+
+``POST /v1/messages``, ``POST /v1/messages/count_tokens``, ``GET /v1/models`` and
+``GET /v1/models/{model_id}``. Handlers read the raw body and decode it themselves so that bad
+input gets Anthropic's error shape; every error goes through ``errors.error_response``.
+The model listing is Anthropic's page shape (``data``, ``has_more``, ``first_id``,
+``last_id``) with its ``limit`` (default 20), ``after_id`` and ``before_id`` cursors; entries
+missing ``type``, ``display_name`` or ``created_at`` get ``"model"``, the id, and the
+``created`` timestamp of an OpenAI-shaped seed or the epoch (as Anthropic does for unknown
+release dates).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+
+from adapters.inbound import Mount
+from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
+from adapters.inbound.anthropic.encode import from_ir
+from adapters.inbound.anthropic.errors import error_response
+from adapters.inbound.anthropic.stream import encode_stream
+from adapters.inbound.context import exchange_of, read_body
+from adapters.inbound.handlers import exception_handlers
+from adapters.inbound.streaming import sse_response
+from domain.errors import ErrorKind, GatewayError, invalid_request
+
+_encode = msgspec.json.Encoder().encode
+_EPOCH = "1970-01-01T00:00:00Z"
+_JSON = "application/json"
+
+
+def _model_entry(seed: dict[str, Any]) -> dict[str, Any]:
+    entry = {"type": "model", "id": seed["id"]}
+    entry["display_name"] = seed.get("display_name") or seed["id"]
+    created_at = seed.get("created_at")
+    if created_at is None:
+        created = seed.get("created")
+        if isinstance(created, int) and created > 0:
+            created_at = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            created_at = _EPOCH
+    entry["created_at"] = created_at
+    for key, value in seed.items():  # keep what the config says beyond the required fields
+        if key not in entry and key not in ("object", "created", "owned_by"):
+            entry[key] = value
+    return entry
+
+
+def _page(models: list[dict[str, Any]], query: Any) -> bytes:
+    """One page of the listing, following Anthropic's cursor rules."""
+    try:
+        limit = int(query.get("limit", 20))
+    except ValueError:
+        raise invalid_request("limit: Input should be a valid integer", param="limit") from None
+    if not 1 <= limit <= 1000:
+        raise invalid_request("limit: Input should be between 1 and 1000", param="limit")
+    ids = [m["id"] for m in models]
+    after, before = query.get("after_id"), query.get("before_id")
+    if before is not None:
+        end = ids.index(before) if before in ids else len(ids)
+        start = max(end - limit, 0)
+        has_more = start > 0
+    else:
+        start = ids.index(after) + 1 if after in ids else 0
+        end = min(start + limit, len(ids))
+        has_more = end < len(ids)
+    data = models[start:end]
+    return _encode(
+        {
+            "data": data,
+            "has_more": has_more,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+def build_router(mount: Mount) -> Router:
+    service = mount.service
+    models = [_model_entry(seed) for seed in mount.models]
+    by_id = {entry["id"]: _encode(entry) for entry in models}
+
+    @post("/v1/messages", status_code=200)
+    async def messages(request: Request) -> Response:
+        body = await read_body(request)
+        ir = to_ir(body, request.headers)
+        exchange = exchange_of(request, mount.name, "anthropic")
+        exchange.stream = ir.stream
+        if ir.stream:
+            events = await service.stream(ir, exchange)
+            return sse_response(encode_stream(events, ir, exchange))
+        response = await service.complete(ir, exchange)
+        return Response(from_ir(response, exchange), media_type=_JSON)
+
+    @post("/v1/messages/count_tokens", status_code=200)
+    async def count_tokens(request: Request) -> Response[bytes]:
+        body = await read_body(request)
+        ir = count_tokens_to_ir(body, request.headers)
+        exchange = exchange_of(request, mount.name, "anthropic")
+        count = await service.count_tokens(ir, exchange)
+        return Response(_encode({"input_tokens": count}), media_type=_JSON)
+
+    @get("/v1/models")
+    async def list_models(request: Request) -> Response[bytes]:
+        return Response(_page(models, request.query_params), media_type=_JSON)
+
+    @get("/v1/models/{model_id:str}")
+    async def get_model(request: Request) -> Response[bytes]:
+        model_id = request.path_params["model_id"]
+        entry = by_id.get(model_id)
+        if entry is None:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"model: {model_id}", status=404)
+        return Response(entry, media_type=_JSON)
+
+    return Router(
+        path=mount.path,
+        route_handlers=[messages, count_tokens, list_models, get_model],
+        exception_handlers=exception_handlers(error_response),
+    )

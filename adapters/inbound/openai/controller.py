@@ -1,0 +1,85 @@
+"""The OpenAI frontdoor's routes: chat completions and the model listing.
+
+Handlers take only the raw ``Request`` and answer bytes: the body is decoded by ``to_ir`` (so
+malformed input gets OpenAI's error shape), and nothing is left for Litestar to validate,
+serialise or inject per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+
+from adapters.inbound import Mount
+from adapters.inbound.context import exchange_of, read_body
+from adapters.inbound.handlers import exception_handlers
+from adapters.inbound.openai.decode import to_ir
+from adapters.inbound.openai.encode import from_ir
+from adapters.inbound.openai.errors import error_response
+from adapters.inbound.openai.stream import encode_stream
+from adapters.inbound.streaming import sse_response
+from domain.errors import ErrorKind, GatewayError
+
+_encode = msgspec.json.Encoder().encode
+JSON = "application/json"
+MODEL_CREATED = 0  # the listing's ``created`` for entries that do not set one
+MODEL_OWNER = "gateway"
+
+
+def model_entries(models: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The listing entries, OpenAI's required fields filled where config left them out."""
+    return [
+        {
+            "id": entry.get("id", ""),
+            "object": "model",
+            "created": MODEL_CREATED,
+            "owned_by": MODEL_OWNER,
+            **entry,
+        }
+        for entry in models
+    ]
+
+
+def build_router(mount: Mount) -> Router:
+    entries = model_entries(mount.models)
+    listing = _encode({"object": "list", "data": entries})
+    by_id = {entry["id"]: _encode(entry) for entry in entries}
+    service = mount.service
+
+    @post("/v1/chat/completions", status_code=200)
+    async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes]:
+        body = await read_body(request)
+        ir = to_ir(body)
+        exchange = exchange_of(request, mount.name, "openai")
+        exchange.stream = ir.stream
+        if ir.stream:
+            events = await service.stream(ir, exchange)
+            return sse_response(encode_stream(events, ir, exchange))  # type: ignore[return-value]
+        response = await service.complete(ir, exchange)
+        return Response(from_ir(response, exchange), media_type=JSON)
+
+    @get("/v1/models")
+    async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return Response(listing, media_type=JSON)
+
+    @get("/v1/models/{model_id:path}")
+    async def retrieve_model(request: Request[Any, Any, Any]) -> Response[bytes]:
+        # ``path``: model ids may hold a slash ("openai/gpt-4o"); Litestar keeps the leading one.
+        model_id = request.path_params["model_id"].lstrip("/")
+        entry = by_id.get(model_id)
+        if entry is None:
+            raise GatewayError(
+                ErrorKind.NOT_FOUND,
+                f"The model '{model_id}' does not exist",
+                param="model",
+                code="model_not_found",
+            )
+        return Response(entry, media_type=JSON)
+
+    return Router(
+        path=mount.path,
+        route_handlers=[chat_completions, list_models, retrieve_model],
+        exception_handlers=exception_handlers(error_response),  # type: ignore[arg-type]
+    )

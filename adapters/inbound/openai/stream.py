@@ -1,0 +1,163 @@
+"""IR events -> OpenAI chat.completion.chunk SSE frames.
+
+Native mode (the upstream spoke OpenAI): each event's ``native`` frame is relayed, the model
+replaced when the route has an alias; events without one are gateway-made and skipped.
+Translated mode: chunks are assembled from pre-encoded fragments around the per-stream head
+(id, created, model), the block boundaries of the IR dropped, tool calls numbered from 0.
+Either way, an error after the start is a ``data: {"error": ...}`` frame and the stream ends
+without ``[DONE]``, as OpenAI's does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import assert_never
+from uuid import uuid4
+
+import msgspec
+
+from adapters.inbound.openai.encode import FINISH_REASONS, wire_usage, with_model
+from adapters.inbound.openai.errors import stream_error_frame
+from domain.accumulate import merge_usage
+from domain.exchange import Exchange
+from domain.ir import (
+    AnyEvent,
+    BlockDelta,
+    BlockStart,
+    BlockStop,
+    ChatRequest,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Ping,
+    SignatureDelta,
+    StreamError,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolInputDelta,
+    ToolUseBlock,
+    Usage,
+)
+
+_encode = msgspec.json.Encoder().encode
+
+DONE = b"data: [DONE]\n\n"
+_DATA = b"data: "
+_END = b"\n\n"
+_CHOICE = b',"choices":[{"index":0,"delta":'
+_NOT_FINISHED = b',"logprobs":null,"finish_reason":null}]'
+_TAIL = b"}\n\n"
+_TAIL_USAGE_NULL = b',"usage":null}\n\n'
+_ROLE_DELTA = b'{"role":"assistant","content":"","refusal":null}'
+_CONTENT = b'{"content":'
+_REASONING = b'{"reasoning_content":'
+_TOOL_ARGS = b'{"tool_calls":[{"index":'
+_ARGS = b',"function":{"arguments":'
+_CLOSE_TOOL = b"}}]}"
+_FINISH = {
+    reason: b',"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"' + finish.encode() + b'"}]'
+    for reason, finish in FINISH_REASONS.items()
+}
+_USAGE = b',"choices":[],"usage":'
+
+
+def _head(id_: str, created: int, model: str) -> bytes:
+    return (
+        b'data: {"id":' + _encode(id_) + b',"object":"chat.completion.chunk","created":'
+        + str(created).encode() + b',"model":' + _encode(model)
+    )
+
+
+async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            native = event.native
+            if native is not None:
+                payload = with_model(native, alias)
+                if b"\n" in payload:  # data that came in several ``data:`` lines goes out so too
+                    payload = payload.replace(b"\n", b"\ndata: ")
+                yield _DATA + payload + _END
+                if isinstance(event, StreamError):
+                    return
+            elif isinstance(event, StreamError):
+                yield stream_error_frame(event.kind, event.message)
+                return
+    yield DONE
+
+
+async def _translate(
+    events: AsyncIterator[AnyEvent], include_usage: bool, exchange: Exchange, model: str
+) -> AsyncIterator[bytes]:
+    tail = _TAIL_USAGE_NULL if include_usage else _TAIL
+    head = b""
+    usage = Usage()
+    tool_numbers: dict[int, bytes] = {}  # block index -> the tool call's OpenAI index
+    finished = False
+
+    def chunk(delta: bytes) -> bytes:
+        return head + _CHOICE + delta + _NOT_FINISHED + tail
+
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            if not head and not isinstance(event, MessageStart | StreamError):
+                # A stream must open with MessageStart; be robust if one did not.
+                head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+                yield chunk(_ROLE_DELTA)
+            match event:
+                case MessageStart():
+                    created = event.created if isinstance(event.created, int) else int(time.time())
+                    head = _head(event.id, created, exchange.alias or event.model)
+                    usage = merge_usage(usage, event.usage)
+                    yield chunk(_ROLE_DELTA)
+                case BlockStart(block=ToolUseBlock() as block):
+                    number = str(len(tool_numbers)).encode()
+                    tool_numbers[event.index] = number
+                    call = (
+                        b',"id":' + _encode(block.id) + b',"type":"function","function":{"name":'
+                        + _encode(block.name) + b',"arguments":""}}]}'
+                    )
+                    yield chunk(_TOOL_ARGS + number + call)
+                case BlockStart(block=TextBlock(text=text)) if text:
+                    yield chunk(_CONTENT + _encode(text) + b"}")
+                case BlockStart(block=ThinkingBlock(thinking=text)) if text:
+                    yield chunk(_REASONING + _encode(text) + b"}")
+                case BlockDelta(delta=TextDelta(text=text)):
+                    yield chunk(_CONTENT + _encode(text) + b"}")
+                case BlockDelta(delta=ThinkingDelta(thinking=text)):
+                    yield chunk(_REASONING + _encode(text) + b"}")
+                case BlockDelta(delta=ToolInputDelta(partial_json=fragment)):
+                    number = tool_numbers.get(event.index)
+                    if number is not None:
+                        yield chunk(_TOOL_ARGS + number + _ARGS + _encode(fragment) + _CLOSE_TOOL)
+                case MessageDelta():
+                    usage = merge_usage(usage, event.usage)
+                    finish = _FINISH.get(event.stop_reason, _FINISH[None])
+                    yield head + finish + tail
+                    finished = True
+                case StreamError():
+                    yield stream_error_frame(event.kind, event.message)
+                    return
+                case BlockStart() | BlockStop() | MessageStop() | Ping() | BlockDelta(delta=SignatureDelta()):
+                    pass
+                case _:
+                    assert_never(event)  # type: ignore[arg-type]
+    if not head:  # an empty event stream (the service never hands one over)
+        head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+    if not finished:  # the grammar guarantees a MessageDelta; never end a chunk list without one
+        yield head + _FINISH[None] + tail
+    if include_usage:
+        yield head + _USAGE + _encode(wire_usage(usage)) + _TAIL
+    yield DONE
+
+
+def encode_stream(
+    events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
+) -> AsyncIterator[bytes]:
+    """Complete SSE frames (``data: ...\\n\\n``) of the chunk stream for an OpenAI client."""
+    if exchange.upstream_protocol == "openai":
+        return _relay(events, exchange.alias)
+    return _translate(events, request.include_usage is True, exchange, request.model)

@@ -1,0 +1,67 @@
+"""The OpenAI provider (OpenAI and any OpenAI-compatible server): HTTP only.
+
+Bodies and parsing live in the sibling modules. Headers are built once: ``authorization:
+Bearer <key>`` when a key is configured, ``content-type``, ``accept`` and the configured extra
+headers (which may override the defaults). No client header is ever forwarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+
+from adapters.outbound import ProviderSettings
+from adapters.outbound.http import HttpClient
+from adapters.outbound.openai.errors import map_error
+from adapters.outbound.openai.request import build_body
+from adapters.outbound.openai.response import parse_response
+from adapters.outbound.openai.stream import parse_stream
+from domain.errors import ErrorKind, GatewayError
+from domain.ir import AnyEvent, ChatRequest, ChatResponse
+from domain.tokens import estimate_tokens
+
+
+class OpenAIProvider:
+    protocol = "openai"
+
+    def __init__(self, settings: ProviderSettings, http: HttpClient) -> None:
+        self.name = settings.name
+        self._settings = settings
+        self._http = http
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if settings.api_key:
+            headers["authorization"] = f"Bearer {settings.api_key}"
+        extra = {name.lower(): value for name, value in settings.headers.items()}
+        self._headers: Mapping[str, str] = {**headers, **extra}
+        self._stream_headers: Mapping[str, str] = {**headers, "accept": "text/event-stream", **extra}
+        var = settings.missing_key_var
+        self._missing_key = (
+            f"Provider '{self.name}' has no API key: set {var} (environment or .env)." if var else None
+        )
+
+    def _check_key(self) -> None:
+        if self._missing_key is not None:
+            raise GatewayError(ErrorKind.CONFIGURATION, self._missing_key, provider=self.name)
+
+    async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
+        self._check_key()
+        body = build_body(request, model, self._settings)
+        answer = await self._http.post(self._url, self._headers, body)
+        if answer.status >= 400:
+            raise map_error(answer.status, answer.headers, answer.body, self.name)
+        return parse_response(answer.body)
+
+    async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+        self._check_key()
+        body = build_body(request, model, self._settings)
+        async with self._http.stream(self._url, self._stream_headers, body) as upstream:
+            if upstream.status >= 400:
+                raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
+            relay_usage = request.include_usage is True
+            async with aclosing(parse_stream(upstream.lines(), relay_usage=relay_usage)) as events:
+                async for event in events:
+                    yield event
+
+    async def count_tokens(self, request: ChatRequest, model: str) -> int:
+        return estimate_tokens(request)

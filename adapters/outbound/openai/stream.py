@@ -1,0 +1,194 @@
+"""An upstream chat.completion.chunk stream -> IR events.
+
+OpenAI streams have no block boundaries: content, reasoning and tool-call fragments simply
+arrive in deltas. The IR grammar is synthesised here: a block opens on the first non-empty
+fragment of a kind (text, thinking, or a new tool-call index) and closes when another kind
+starts or the choice finishes. The final ``MessageDelta`` waits for ``[DONE]`` (or the end of
+the body after a finish_reason) so that it carries the usage of the trailing usage chunk.
+
+Native rule: each frame's data rides on the first event it yields; a frame that yields no IR
+event yields ``Ping(native=data)`` so a same-protocol frontdoor can still relay it. The
+usage-only chunk (``choices: []``) is relayed only when the client asked for it
+(``relay_usage``): the gateway forces ``include_usage`` upstream to log tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import msgspec
+import structlog
+
+from adapters.outbound.openai.errors import error_object, kind_of
+from adapters.outbound.openai.response import (
+    new_call_id,
+    reasoning_of,
+    stop_of,
+    text_of,
+    usage_of,
+)
+from adapters.protocols.openai.response import ChatCompletionChunk, Message, ToolCall
+from adapters.protocols.sse import decode_sse
+from domain.accumulate import merge_usage
+from domain.ir.arguments import EMPTY_OBJECT
+from domain.errors import ErrorKind, GatewayError
+from domain.ir import (
+    AnyEvent,
+    BlockDelta,
+    BlockStart,
+    BlockStop,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Ping,
+    StopReason,
+    StreamError,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolInputDelta,
+    ToolUseBlock,
+    Usage,
+)
+
+log = structlog.get_logger(__name__)
+
+_decoder = msgspec.json.Decoder(ChatCompletionChunk)
+_replace = msgspec.structs.replace
+DONE = b"[DONE]"
+
+
+class _Blocks:
+    """Which IR block is open, and the tool calls seen, for one stream."""
+
+    __slots__ = ("next_index", "open_index", "open_kind", "open_tool", "tool_ids", "tools")
+
+    def __init__(self) -> None:
+        self.next_index = 0
+        self.open_index = -1
+        self.open_kind: str | None = None  # "text" | "thinking" | "tool"
+        self.open_tool: int | None = None  # key of the open tool call
+        self.tools: dict[int, int] = {}  # tool-call key -> block index
+        self.tool_ids: dict[int, str] = {}
+
+    def close(self, out: list[AnyEvent]) -> None:
+        if self.open_kind is not None:
+            out.append(BlockStop(index=self.open_index))
+            self.open_kind = self.open_tool = None
+
+    def _open(self, kind: str, block: TextBlock | ThinkingBlock | ToolUseBlock, out: list[AnyEvent]) -> None:
+        self.close(out)
+        self.open_index, self.open_kind = self.next_index, kind
+        self.next_index += 1
+        out.append(BlockStart(index=self.open_index, block=block))
+
+    def text(self, text: str, out: list[AnyEvent]) -> None:
+        if self.open_kind != "text":
+            self._open("text", TextBlock(text=""), out)
+        out.append(BlockDelta(index=self.open_index, delta=TextDelta(text=text)))
+
+    def thinking(self, text: str, out: list[AnyEvent]) -> None:
+        if self.open_kind != "thinking":
+            self._open("thinking", ThinkingBlock(thinking=""), out)
+        out.append(BlockDelta(index=self.open_index, delta=ThinkingDelta(thinking=text)))
+
+    def _key(self, call: ToolCall) -> int:
+        if isinstance(call.index, int):
+            return call.index
+        # No index (legacy function_call, a few servers): a new id starts a new call.
+        if self.open_tool is not None and (not call.id or call.id == self.tool_ids.get(self.open_tool)):
+            return self.open_tool
+        return -1 - len(self.tools)  # negative: never collides with an upstream index
+
+    def tool(self, call: ToolCall, out: list[AnyEvent]) -> None:
+        key = self._key(call)
+        function = call.function or None
+        if key not in self.tools:
+            self.tool_ids[key] = call_id = call.id or new_call_id()
+            name = (function.name if function else None) or ""
+            self._open("tool", ToolUseBlock(id=call_id, name=name, input=EMPTY_OBJECT), out)
+            self.tools[key], self.open_tool = self.open_index, key
+        elif self.open_tool != key:
+            # A fragment for a call whose block already closed: the IR cannot reopen it.
+            log.warning("stream.tool_fragment_late", tool_index=key)
+            return
+        arguments = function.arguments if function else None
+        if arguments:
+            out.append(BlockDelta(index=self.open_index, delta=ToolInputDelta(partial_json=arguments)))
+
+    def delta(self, delta: Message, out: list[AnyEvent]) -> None:
+        if thinking := reasoning_of(delta):
+            self.thinking(thinking, out)
+        text = text_of(delta.content)
+        if delta.refusal:
+            text += delta.refusal
+        if text:
+            self.text(text, out)
+        for call in delta.tool_calls or ():
+            self.tool(call, out)
+        if delta.function_call:
+            self.tool(ToolCall(function=delta.function_call), out)
+
+
+async def parse_stream(lines: AsyncIterator[bytes], *, relay_usage: bool) -> AsyncIterator[AnyEvent]:
+    """IR events of an upstream chat.completion.chunk stream (choice 0; other choices' frames
+    only reach an OpenAI client through ``native``)."""
+    blocks = _Blocks()
+    started = finished = False
+    stop_reason: StopReason | None = None
+    stop_sequence: str | None = None
+    usage = Usage()
+    async for frame in decode_sse(lines):
+        data = frame.data
+        if data == DONE:
+            break
+        try:
+            chunk = _decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise GatewayError(
+                ErrorKind.PROTOCOL, f"Upstream sent an unreadable stream chunk: {exc}"
+            ) from None
+        if chunk.error:
+            error = error_object(chunk.error, "upstream")
+            kind, message = kind_of(error), error.message or "Upstream reported an error."
+            if not started:  # nothing sent yet: an ordinary error (and a reason to fall back)
+                raise GatewayError(kind, message)
+            yield StreamError(kind=kind.value, message=message, native=data)
+            return
+        out: list[AnyEvent] = []
+        if not started:
+            started = True
+            out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
+        if chunk.usage:
+            usage = merge_usage(usage, usage_of(chunk.usage))
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            if choice.delta:
+                blocks.delta(choice.delta, out)
+            if choice.finish_reason:
+                blocks.close(out)
+                finished = True
+                has_tools = bool(blocks.tools)
+                stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
+        if out:
+            out[0] = _replace(out[0], native=data)
+            for event in out:
+                yield event
+        elif chunk.choices or relay_usage or not chunk.usage:
+            yield Ping(native=data)
+        # else: the usage chunk the client did not ask for; its usage goes in MessageDelta
+    else:
+        if not finished:
+            raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
+    if not started:
+        return  # "[DONE]" alone: the service reports the empty stream
+    if not finished:  # "[DONE]" without a finish_reason
+        closing: list[AnyEvent] = []
+        blocks.close(closing)
+        for event in closing:
+            yield event
+        stop_reason = "tool_use" if blocks.tools else "end_turn"
+    yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
+    yield MessageStop()

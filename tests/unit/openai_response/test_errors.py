@@ -1,0 +1,162 @@
+"""Upstream error answers -> GatewayError, and GatewayError -> OpenAI error responses."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from openai.types.shared import ErrorObject
+
+from adapters.inbound.openai.errors import error_body, error_response, stream_error_frame
+from adapters.outbound.openai.errors import map_error
+from domain.errors import ErrorKind, GatewayError
+from tests.conftest import fixture_bytes
+
+SECRET_401 = (
+    b'{"error":{"message":"Incorrect API key provided: sk-proj-****abcd. You can find your API key at '
+    b'https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,'
+    b'"code":"invalid_api_key"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "client_status"),
+    [
+        (400, ErrorKind.INVALID_REQUEST, 400),
+        (401, ErrorKind.AUTHENTICATION, 401),
+        (403, ErrorKind.PERMISSION, 403),
+        (404, ErrorKind.NOT_FOUND, 404),
+        (408, ErrorKind.TIMEOUT, 504),
+        (409, ErrorKind.INVALID_REQUEST, 409),
+        (413, ErrorKind.REQUEST_TOO_LARGE, 413),
+        (422, ErrorKind.INVALID_REQUEST, 422),
+        (429, ErrorKind.RATE_LIMITED, 429),
+        (500, ErrorKind.UPSTREAM, 502),
+        (502, ErrorKind.UPSTREAM, 502),
+        (503, ErrorKind.OVERLOADED, 503),
+        (504, ErrorKind.UPSTREAM, 502),
+        (529, ErrorKind.OVERLOADED, 503),
+    ],
+)
+def test_status_maps_to_kind_and_client_status(status: int, kind: ErrorKind, client_status: int) -> None:
+    error = map_error(status, {}, b'{"error":{"message":"m","type":"t","param":null,"code":null}}', "openai")
+
+    assert (error.kind, error.client_status, error.provider) == (kind, client_status, "openai")
+
+
+def test_upstream_4xx_keeps_message_param_and_code() -> None:
+    error = map_error(400, {}, fixture_bytes("openai/error_400_unknown_parameter.json"), "openai")
+
+    assert error.message == "Unrecognized request argument supplied: top_k"
+    assert (error.param, error.code, error.client_status) == ("top_k", None, 400)
+
+
+def test_429_reads_retry_after_seconds() -> None:
+    error = map_error(429, {"retry-after": "7"}, fixture_bytes("openai/error_429.json"), "openai")
+
+    assert error.kind is ErrorKind.RATE_LIMITED
+    assert error.retry_after == 7.0
+    assert error.code == "rate_limit_exceeded"
+    assert error.message.startswith("Rate limit reached for requests")
+
+
+def test_retry_after_ms_wins_and_an_http_date_is_ignored() -> None:
+    assert map_error(429, {"retry-after-ms": "1500", "retry-after": "9"}, b"", "p").retry_after == 1.5
+    assert map_error(429, {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, b"", "p").retry_after is None
+    assert map_error(503, {"retry-after": "2"}, b"", "p").retry_after == 2.0
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_failures_never_echo_the_upstream_message(status: int) -> None:
+    error = map_error(status, {}, SECRET_401, "openai-prod")
+
+    assert "sk-" not in error.message and "Incorrect" not in error.message
+    assert "openai-prod" in error.message and str(status) in error.message
+    assert error.code is None and error.param is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>502 Bad Gateway</html>", "Provider 'vllm' answered HTTP 500."),
+        (b"", "Provider 'vllm' answered HTTP 500."),
+        (b'{"error": "model overloaded"}', "model overloaded"),
+        (b'{"message": "plain message"}', "plain message"),
+        (b'{"detail": "fastapi detail"}', "fastapi detail"),
+        (b'{"detail": [{"loc": ["body"]}]}', "Provider 'vllm' answered HTTP 500."),
+        (
+            b'{"object":"error","message":"vllm says no","type":"BadRequestError","param":null,"code":400}',
+            "vllm says no",
+        ),
+    ],
+)
+def test_non_openai_error_bodies_still_give_a_message(body: bytes, message: str) -> None:
+    assert map_error(500, {}, body, "vllm").message == message
+
+
+# --- frontdoor side -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "type_", "status"),
+    [
+        (ErrorKind.INVALID_REQUEST, "invalid_request_error", 400),
+        (ErrorKind.AUTHENTICATION, "authentication_error", 401),
+        (ErrorKind.PERMISSION, "permission_error", 403),
+        (ErrorKind.NOT_FOUND, "not_found_error", 404),
+        (ErrorKind.REQUEST_TOO_LARGE, "invalid_request_error", 413),
+        (ErrorKind.RATE_LIMITED, "rate_limit_error", 429),
+        (ErrorKind.OVERLOADED, "service_unavailable_error", 503),
+        (ErrorKind.TIMEOUT, "timeout_error", 504),
+        (ErrorKind.UNAVAILABLE, "server_error", 502),
+        (ErrorKind.UPSTREAM, "server_error", 502),
+        (ErrorKind.PROTOCOL, "server_error", 502),
+        (ErrorKind.CONFIGURATION, "server_error", 500),
+        (ErrorKind.INTERNAL, "server_error", 500),
+    ],
+)
+def test_error_response_status_and_type_by_kind(kind: ErrorKind, type_: str, status: int) -> None:
+    response = error_response(GatewayError(kind, "boom"))
+
+    assert response.status_code == status
+    assert response.media_type == "application/json"
+    assert msgspec.json.decode(response.content) == {
+        "error": {"message": "boom", "type": type_, "param": None, "code": None}
+    }
+
+
+def test_error_body_is_what_the_sdk_reads_as_an_error_object() -> None:
+    error = GatewayError(ErrorKind.NOT_FOUND, "no such model", param="model", code="model_not_found")
+    body = error_body(error)
+    sdk_error = ErrorObject.model_validate(msgspec.json.decode(body)["error"])
+
+    assert (sdk_error.message, sdk_error.type, sdk_error.param, sdk_error.code) == (
+        "no such model",
+        "not_found_error",
+        "model",
+        "model_not_found",
+    )
+
+
+def test_upstream_4xx_status_is_kept_and_overload_from_529_answers_503() -> None:
+    assert error_response(map_error(422, {}, b"", "p")).status_code == 422
+    assert error_response(map_error(529, {}, b"", "p")).status_code == 503
+
+
+def test_retry_after_header_is_whole_seconds_rounded_up() -> None:
+    response = error_response(GatewayError(ErrorKind.RATE_LIMITED, "slow", retry_after=1.2))
+    assert response.headers["retry-after"] == "2"
+    assert "retry-after" not in (error_response(GatewayError(ErrorKind.RATE_LIMITED, "slow")).headers or {})
+
+
+def test_configuration_error_names_the_variable() -> None:
+    message = "Provider 'openai' has no API key: set OPENAI_API_KEY (environment or .env)."
+    response = error_response(GatewayError(ErrorKind.CONFIGURATION, message))
+
+    assert response.status_code == 500
+    assert msgspec.json.decode(response.content)["error"]["message"] == message
+
+
+def test_stream_error_frame_of_an_unknown_kind_is_a_server_error() -> None:
+    frame = stream_error_frame("something_new", "oops")
+
+    assert frame == b'data: {"error":{"message":"oops","type":"server_error","param":null,"code":null}}\n\n'
