@@ -1,5 +1,8 @@
 """The outermost ASGI layer: request id, log context, and one access-log line per request.
 
+The id is the client's ``X-Request-ID`` when it sent a sane one, else generated; it is echoed as
+``x-request-id`` and as ``request-id`` (the header the Anthropic SDK exposes as ``_request_id``).
+
 It wraps the whole Litestar app (not a route), so 404s are logged and carry an id too. For a
 stream the line is written when the stream ends, with the time to first byte.
 """
@@ -20,6 +23,7 @@ log = structlog.get_logger("gateway.access")
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _REQUEST_ID = b"x-request-id"
+_ANTHROPIC_REQUEST_ID = b"request-id"  # what the Anthropic SDK reads into ``_request_id``
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -52,7 +56,7 @@ class AccessLogMiddleware:
             nonlocal status, first_byte
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (_REQUEST_ID, rid)]
+                message["headers"] = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
             elif first_byte is None and message.get("body"):
                 first_byte = time.perf_counter()
             await send(message)

@@ -30,6 +30,7 @@ StopReason = Literal[
     "pause_turn",
     "refusal",
     "content_filter",
+    "model_context_window_exceeded",
 ]
 
 # Wire protocols the gateway speaks. A frontdoor and a provider of the same protocol may use the

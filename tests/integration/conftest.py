@@ -1,0 +1,74 @@
+"""The ASGI app over providers whose httpx clients pytest-httpx answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.asgi import build_asgi
+from infrastructure.config.loader import parse_config
+
+OPENAI_URL = "http://openai.test/v1/chat/completions"
+ANTHROPIC_URL = "http://anthropic.test/v1/messages"
+OPENAI_KEY = "sk-test-openai-secret"
+ANTHROPIC_KEY = "sk-ant-test-secret"
+
+CONFIG = f"""
+server: {{http_client: httpx, max_body_bytes: 200000}}
+apps:
+  - name: oa
+    frontdoor: openai
+    path: /openai
+    model_routing:
+      prefix_providers: {{openai: openai, anthropic: anthropic}}
+      rewrites:
+        - {{model_exact: claude-haiku-4.5, provider: openai, model: gpt-5-mini, rewrite_response_model: true}}
+        - {{model_exact: sonnet-on-anthropic, provider: anthropic, model: claude-sonnet-4-5, rewrite_response_model: true}}
+    models:
+      - {{id: claude-haiku-4.5, owned_by: gateway}}
+  - name: an
+    frontdoor: anthropic
+    path: /anthropic
+    model_routing:
+      prefix_providers: {{openai: openai, anthropic: anthropic}}
+      rewrites:
+        - {{model_exact: claude-haiku-4.5, provider: openai, model: gpt-5-mini, rewrite_response_model: true}}
+        - {{model_exact: haiku, provider: anthropic, model: claude-haiku-4-5, rewrite_response_model: true}}
+    models:
+      - {{id: claude-haiku-4.5, display_name: Claude Haiku 4.5}}
+providers:
+  - name: openai
+    type: openai
+    api_key: {OPENAI_KEY}
+    base_url: http://openai.test/v1
+    timeouts: {{connect: 1, read: 2, total: 5}}
+  - name: anthropic
+    type: anthropic
+    api_key: {ANTHROPIC_KEY}
+    base_url: http://anthropic.test
+  - name: keyless
+    type: openai
+    api_key: "${{GATEWAY_TEST_UNSET_KEY}}"
+    base_url: http://keyless.test/v1
+routing:
+  rules:
+    - {{model_prefix: claude, provider: anthropic}}
+    - {{model_prefix: nokey, provider: keyless}}
+  default_provider: openai
+"""
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[AsyncTestClient]:
+    loaded = parse_config(CONFIG, source="integration", env={})
+    async with AsyncTestClient(app=build_asgi(loaded)) as client:
+        yield client
+
+
+def sse(body: bytes, chunk: int = 0) -> list[bytes]:
+    """An SSE body cut into pieces (``chunk`` bytes each, or per frame) as a server sends it."""
+    if chunk:
+        return [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    return [part + b"\n\n" for part in body.split(b"\n\n") if part]
