@@ -25,6 +25,7 @@ from msgspec import UNSET, UnsetType
 
 from adapters.protocols.openai import request as wire
 from domain.errors import ErrorKind, GatewayError
+from domain.ir.arguments import tool_input
 from domain.ir import (
     AnyBlock,
     ChatRequest,
@@ -42,18 +43,12 @@ from domain.ir import (
 )
 
 
-class _AnyObject(msgspec.Struct):
-    """Decodes (and so validates) any JSON object without keeping anything."""
-
-
 _request_decoder = msgspec.json.Decoder(wire.ChatCompletionRequest)
 _fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _part_decoder = msgspec.json.Decoder(wire.Part)
 _tool_decoder = msgspec.json.Decoder(wire.ToolDef)
-_object_decoder = msgspec.json.Decoder(_AnyObject)
 _encoder = msgspec.json.Encoder()
 
-_EMPTY_OBJECT = msgspec.Raw(b"{}")
 _NULL = msgspec.Raw(b"null")
 _TOOL_CHOICE_MODES = {"auto": "auto", "required": "any", "none": "none"}
 _ALLOWED_TOOLS_MODES = {"auto": "auto", "required": "any"}
@@ -263,24 +258,19 @@ def _assistant_content(message: wire.AssistantMessage, i: int) -> list[AnyBlock]
         path = f"messages[{i}].tool_calls[{j}].function"
         if call.function is UNSET:
             raise _invalid(f"Missing required parameter: '{path}'.", path)
-        arguments = _arguments(call.function.arguments, call.id, f"{path}.arguments")
+        arguments = _arguments(call.function.arguments)
         blocks.append(ToolUseBlock(id=call.id, name=call.function.name, input=arguments))
     return blocks
 
 
-def _arguments(arguments: str, call_id: str, path: str) -> msgspec.Raw:
-    """The IR wants the arguments object itself; the wire carries it as a JSON string."""
-    if not arguments or arguments.isspace():
-        return _EMPTY_OBJECT
-    data = arguments.encode()
-    try:
-        _object_decoder.decode(data)
-    except msgspec.DecodeError:  # malformed JSON, or JSON that is not an object
-        raise _invalid(
-            f"The arguments of tool call '{call_id}' must be a JSON object encoded as a string.",
-            path,
-        ) from None
-    return msgspec.Raw(data)
+def _arguments(arguments: str) -> msgspec.Raw:
+    """The IR wants the arguments object itself; the wire carries it as a JSON string.
+
+    OpenAI accepts any string here (a history may hold a model's truncated output), so a
+    string that is not a JSON object is not refused: it is kept under ``_raw_arguments`` (see
+    ``domain.ir.arguments``); the native path forwards the client's string untouched.
+    """
+    return tool_input(arguments)[0]
 
 
 # --- parameters ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ headers (which may override the defaults). No client header is ever forwarded.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 
@@ -64,4 +65,6 @@ class OpenAIProvider:
                     yield event
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
-        return estimate_tokens(request)
+        """A local estimate (OpenAI has no counting endpoint; see ``domain.tokens``). It runs in
+        a thread: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
+        return await asyncio.to_thread(estimate_tokens, request)
