@@ -2,6 +2,8 @@
 
 The id is the client's ``X-Request-ID`` when it sent a sane one, else generated; it is echoed as
 ``x-request-id`` and as ``request-id`` (the header the Anthropic SDK exposes as ``_request_id``).
+Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-gateway-failover``
+say which target served the response and whether it was not the first one tried.
 
 It wraps the whole Litestar app (not a route), so 404s are logged and carry an id too. For a
 stream the line is written when the stream ends, with the time to first byte.
@@ -56,7 +58,14 @@ class AccessLogMiddleware:
             nonlocal status, first_byte
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
+                headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
+                if exchange.provider is not None:  # which target served it (or failed last)
+                    headers += (
+                        (b"x-gateway-provider", exchange.provider.encode()),
+                        (b"x-gateway-model", (exchange.upstream_model or "").encode()),
+                        (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
+                    )
+                message["headers"] = headers
             elif first_byte is None and message.get("body"):
                 first_byte = time.perf_counter()
             await send(message)

@@ -1,4 +1,4 @@
-"""What one client request did, gathered for its access-log line."""
+"""What one client request did, gathered for its access-log line and response headers."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from domain.ir import Usage
 class Exchange:
     """Mutable record filled as a request goes through the gateway.
 
-    The frontdoor sets what the client asked; the service sets where it went; the encoders set
-    the usage they saw. The access log reads it when the response (or stream) ends.
+    The frontdoor sets what the client asked; the service sets where it went (every attempt,
+    and the target that served it); usage is recorded as it is seen. The access-log layer reads
+    it when the response (or stream) ends, and for the ``x-gateway-*`` response headers.
     """
 
     __slots__ = (
         "alias",
         "app",
         "attempts",
+        "failed_over",
         "frontdoor",
         "input_tokens",
         "model",
@@ -35,7 +37,9 @@ class Exchange:
         self.upstream_model: str | None = None
         self.upstream_protocol: str | None = None  # "openai" | "anthropic": native relay when equal to the frontdoor's
         self.alias: str | None = None
-        self.attempts = 0
+        # One entry per upstream attempt: provider, model, result ("ok" or an error kind), ms.
+        self.attempts: list[dict[str, object]] = []
+        self.failed_over = False  # served (or last tried) by a target other than the first
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
 
@@ -55,6 +59,7 @@ class Exchange:
             "upstream_model": self.upstream_model,
             "alias": self.alias,
             "attempts": self.attempts,
+            "failed_over": self.failed_over,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
         }

@@ -1,10 +1,12 @@
-"""The one port the domain needs: a provider that answers chat requests."""
+"""The ports the domain needs: providers that answer chat requests, and an observer of the
+resilience policies (implemented with logging in infrastructure)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Protocol as _Protocol
 
+from domain.errors import GatewayError
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, Protocol
 
 
@@ -26,3 +28,26 @@ class ChatProvider(_Protocol):
     def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]: ...
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int: ...
+
+
+class ResilienceObserver(_Protocol):
+    def attempt_failed(
+        self, provider: str, model: str, error: GatewayError, *, attempt: int, retry_in: float | None
+    ) -> None: ...
+
+    def targets_skipped(self, model: str, providers: list[str]) -> None: ...
+
+    def circuit_changed(self, provider: str, state: str) -> None: ...
+
+
+class NullObserver:
+    def attempt_failed(
+        self, provider: str, model: str, error: GatewayError, *, attempt: int, retry_in: float | None
+    ) -> None:
+        pass
+
+    def targets_skipped(self, model: str, providers: list[str]) -> None:
+        pass
+
+    def circuit_changed(self, provider: str, state: str) -> None:
+        pass

@@ -11,9 +11,17 @@ For a model name, the first match wins:
 
 A rewrite with ``rewrite_response_model`` makes responses, stream chunks and model listings
 report the name the client asked for (the alias) instead of the upstream model.
+
+Every matched destination is a weighted pool of ``targets`` (one target when configured with a
+single ``provider``) plus ordered ``fallbacks``. ``attempt_order`` turns a route into the
+order the service tries: one target drawn by weight, the rest of the pool by weight, then the
+fallbacks; providers whose circuit is open are skipped.
 """
 
 from __future__ import annotations
+
+import random
+from collections.abc import Callable
 
 from domain.errors import ErrorKind, GatewayError
 from domain.ir.base import IRStruct
@@ -21,11 +29,26 @@ from domain.ir.base import IRStruct
 
 class Target(IRStruct):
     provider: str
-    model: str
+    model: str | None = None  # None in config: the requested (or the rewritten) model
+    weight: float = 1.0
+
+
+class Destination(IRStruct):
+    """Where a matched rule sends a request: a weighted pool, then fallbacks in order."""
+
+    targets: tuple[Target, ...]
+    fallbacks: tuple[Target, ...] = ()
+
+    @classmethod
+    def single(cls, provider: str, model: str | None = None) -> Destination:
+        return cls(targets=(Target(provider=provider, model=model),))
 
 
 class Route(IRStruct):
+    """A resolved destination: every target's ``model`` is the upstream model to ask for."""
+
     targets: tuple[Target, ...]
+    fallbacks: tuple[Target, ...] = ()
     alias: str | None = None  # the model name to report to the client, if rewritten
     rule: str = ""  # which rule matched, for logs
 
@@ -35,14 +58,13 @@ class Route(IRStruct):
 
 
 class Rewrite(IRStruct):
-    provider: str
-    model: str | None = None  # None: keep the requested model
+    destination: Destination
     rewrite_response_model: bool = False
 
 
 class Rule(IRStruct):
     model_prefix: str
-    provider: str
+    destination: Destination
 
 
 class RoutingTable(IRStruct):
@@ -52,7 +74,7 @@ class RoutingTable(IRStruct):
     prefixes: tuple[tuple[str, Rewrite], ...] = ()  # longest prefix first
     prefix_providers: dict[str, str] = {}
     rules: tuple[Rule, ...] = ()
-    default_provider: str | None = None
+    default: Destination | None = None
 
     @classmethod
     def build(
@@ -62,7 +84,7 @@ class RoutingTable(IRStruct):
         prefixes: list[tuple[str, Rewrite]],
         prefix_providers: dict[str, str],
         rules: list[Rule],
-        default_provider: str | None,
+        default: Destination | None,
     ) -> RoutingTable:
         # A stable sort keeps config order among prefixes of equal length.
         ordered = tuple(sorted(prefixes, key=lambda item: -len(item[0])))
@@ -71,40 +93,78 @@ class RoutingTable(IRStruct):
             prefixes=ordered,
             prefix_providers=dict(prefix_providers),
             rules=tuple(rules),
-            default_provider=default_provider,
+            default=default,
         )
 
 
-def _rewritten(model: str, rewrite: Rewrite, rule: str) -> Route:
-    upstream = rewrite.model if rewrite.model is not None else model
-    alias = model if rewrite.rewrite_response_model else None
-    return Route(targets=(Target(provider=rewrite.provider, model=upstream),), alias=alias, rule=rule)
+def _route(destination: Destination, model: str, *, alias: str | None, rule: str) -> Route:
+    """Fill in the models: a target without one asks for ``model``; a fallback without one asks
+    for what the first target asks for."""
+    targets = tuple(
+        t if t.model is not None else Target(provider=t.provider, model=model, weight=t.weight)
+        for t in destination.targets
+    )
+    primary_model = targets[0].model
+    fallbacks = tuple(
+        f if f.model is not None else Target(provider=f.provider, model=primary_model, weight=f.weight)
+        for f in destination.fallbacks
+    )
+    return Route(targets=targets, fallbacks=fallbacks, alias=alias, rule=rule)
 
 
 def resolve(table: RoutingTable, model: str) -> Route:
     """Where ``model`` goes; raises ``GatewayError(NOT_FOUND)`` when nothing matches."""
     rewrite = table.exact.get(model)
+    if rewrite is None:
+        for prefix, candidate in table.prefixes:
+            if model.startswith(prefix):
+                rewrite, rule = candidate, f"rewrite_prefix:{prefix}"
+                break
+    else:
+        rule = f"rewrite:{model}"
     if rewrite is not None:
-        return _rewritten(model, rewrite, f"rewrite:{model}")
-    for prefix, rewrite in table.prefixes:
-        if model.startswith(prefix):
-            return _rewritten(model, rewrite, f"rewrite_prefix:{prefix}")
+        alias = model if rewrite.rewrite_response_model else None
+        return _route(rewrite.destination, model, alias=alias, rule=rule)
     head, sep, rest = model.partition("/")
     if sep and rest:
         provider = table.prefix_providers.get(head)
         if provider is not None:
             return Route(targets=(Target(provider=provider, model=rest),), rule=f"prefix:{head}")
-    for rule in table.rules:
-        if model.startswith(rule.model_prefix):
-            return Route(
-                targets=(Target(provider=rule.provider, model=model),),
-                rule=f"rule:{rule.model_prefix}",
-            )
-    if table.default_provider is not None:
-        return Route(targets=(Target(provider=table.default_provider, model=model),), rule="default")
+    for candidate_rule in table.rules:
+        if model.startswith(candidate_rule.model_prefix):
+            return _route(candidate_rule.destination, model, alias=None, rule=f"rule:{candidate_rule.model_prefix}")
+    if table.default is not None:
+        return _route(table.default, model, alias=None, rule="default")
     raise GatewayError(
         ErrorKind.NOT_FOUND,
         f"The model '{model}' matches no route and no default provider is configured.",
         param="model",
         code="model_not_found",
     )
+
+
+def attempt_order(
+    route: Route, available: Callable[[str], bool], rng: random.Random
+) -> tuple[list[Target], list[Target]]:
+    """The targets to try in order, and those skipped because their provider is unavailable.
+
+    One pool target is drawn by weight, then the rest of the pool by descending weight, then
+    the fallbacks in config order. A (provider, model) pair is tried once.
+    """
+    pool = [t for t in route.targets if available(t.provider)]
+    skipped = [t for t in route.targets if t not in pool]
+    ordered: list[Target] = []
+    if pool:
+        first = pool[0] if len(pool) == 1 else rng.choices(pool, weights=[t.weight for t in pool])[0]
+        ordered.append(first)
+        ordered += sorted((t for t in pool if t is not first), key=lambda t: -t.weight)
+    for fallback in route.fallbacks:
+        (ordered if available(fallback.provider) else skipped).append(fallback)
+    seen: set[tuple[str, str | None]] = set()
+    unique = []
+    for target in ordered:
+        key = (target.provider, target.model)
+        if key not in seen:
+            seen.add(key)
+            unique.append(target)
+    return unique, skipped

@@ -11,11 +11,19 @@ from dependency_injector import containers, providers
 
 from adapters.inbound import Mount
 from adapters.outbound import PROVIDER_KINDS
-from domain.ports import ChatProvider
+from domain.ports import ChatProvider, ResilienceObserver
+from domain.resilience import Breakers, ProviderPolicy
 from domain.service import ChatService
-from infrastructure.config.derive import model_listing, provider_settings, routing_table
+from infrastructure.config.derive import (
+    circuit_breaker,
+    model_listing,
+    provider_policy,
+    provider_settings,
+    routing_table,
+)
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
+from infrastructure.observability import LoggingObserver
 
 log = structlog.get_logger(__name__)
 
@@ -35,13 +43,29 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool) -> dict[str, ChatProvi
     return built
 
 
-def build_mounts(loaded: LoadedConfig, chat_providers: dict[str, ChatProvider]) -> list[Mount]:
+def build_breakers(loaded: LoadedConfig, observer: ResilienceObserver) -> Breakers:
+    return Breakers(circuit_breaker(p, observer.circuit_changed) for p in loaded.config.providers)
+
+
+def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:
+    return {p.name: provider_policy(p) for p in loaded.config.providers}
+
+
+def build_mounts(
+    loaded: LoadedConfig,
+    chat_providers: dict[str, ChatProvider],
+    breakers: Breakers,
+    policies: dict[str, ProviderPolicy],
+    observer: ResilienceObserver,
+) -> list[Mount]:
     config = loaded.config
     return [
         Mount(
             name=app.name,
             path=app.path,
-            service=ChatService(routing_table(config, app), chat_providers),
+            service=ChatService(
+                routing_table(config, app), chat_providers, breakers=breakers, policies=policies, observer=observer
+            ),
             models=model_listing(app),
         )
         for app in config.apps
@@ -52,4 +76,7 @@ class Container(containers.DeclarativeContainer):
     loaded = providers.Dependency(instance_of=LoadedConfig)
     http_pool = providers.Singleton(lambda loaded: HttpPool.from_config(loaded.config), loaded)
     chat_providers = providers.Singleton(build_providers, loaded, http_pool)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers)
+    observer = providers.Singleton(LoggingObserver)
+    breakers = providers.Singleton(build_breakers, loaded, observer)
+    policies = providers.Singleton(build_policies, loaded)
+    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)

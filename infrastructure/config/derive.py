@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from adapters.outbound import ProviderSettings
 from adapters.outbound.http import PoolLimits, Timeouts
-from domain.routing import Rewrite, RoutingTable, Rule
-from infrastructure.config.schema import DEFAULT_BASE_URLS, AppConfig, GatewayConfig, ProviderConfig
+from domain.resilience import CircuitBreaker, ProviderPolicy, RetryPolicy
+from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
+from infrastructure.config.schema import (
+    DEFAULT_BASE_URLS,
+    AppConfig,
+    GatewayConfig,
+    ProviderConfig,
+    RouteTargetConfig,
+)
+
+
+def destination(route: RouteTargetConfig) -> Destination:
+    if route.targets:
+        targets = tuple(
+            Target(provider=t.provider, model=t.model or route.model, weight=t.weight) for t in route.targets
+        )
+    else:
+        assert route.provider is not None  # validated
+        targets = (Target(provider=route.provider, model=route.model),)
+    fallbacks = tuple(Target(provider=f.provider, model=f.model) for f in route.fallbacks)
+    return Destination(targets=targets, fallbacks=fallbacks)
 
 
 def routing_table(config: GatewayConfig, app: AppConfig) -> RoutingTable:
     exact: dict[str, Rewrite] = {}
     prefixes: list[tuple[str, Rewrite]] = []
     for rw in app.model_routing.rewrites:
-        rewrite = Rewrite(provider=rw.provider, model=rw.model, rewrite_response_model=rw.rewrite_response_model)
+        rewrite = Rewrite(destination=destination(rw), rewrite_response_model=rw.rewrite_response_model)
         if rw.model_exact is not None:
             exact.setdefault(rw.model_exact, rewrite)  # first one wins, as in config order
         elif rw.model_prefix is not None:
@@ -23,9 +43,18 @@ def routing_table(config: GatewayConfig, app: AppConfig) -> RoutingTable:
         exact=exact,
         prefixes=prefixes,
         prefix_providers=app.model_routing.prefix_providers,
-        rules=[Rule(model_prefix=r.model_prefix, provider=r.provider) for r in config.routing.rules],
-        default_provider=config.routing.default_provider,
+        rules=[Rule(model_prefix=r.model_prefix, destination=destination(r)) for r in config.routing.rules],
+        default=_default(config),
     )
+
+
+def _default(config: GatewayConfig) -> Destination | None:
+    default = config.routing.default_provider
+    if default is None:
+        return None
+    if isinstance(default, str):
+        return Destination.single(default)
+    return destination(default)
 
 
 def model_listing(app: AppConfig) -> tuple[dict[str, Any], ...]:
@@ -36,7 +65,8 @@ def model_listing(app: AppConfig) -> tuple[dict[str, Any], ...]:
     for rw in app.model_routing.rewrites:
         if rw.model_exact is None:
             continue
-        shown = rw.model_exact if rw.rewrite_response_model or rw.model is None else rw.model
+        upstream = rw.model or (rw.targets[0].model if rw.targets else None)
+        shown = rw.model_exact if rw.rewrite_response_model or upstream is None else upstream
         if shown not in seen:
             seen.add(shown)
             entries.append({"id": shown})
@@ -58,8 +88,26 @@ def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> 
 
 
 def http_timeouts(provider: ProviderConfig) -> Timeouts:
+    """The socket-level bounds; the service enforces first_byte and idle precisely."""
     t = provider.timeouts
-    return Timeouts(connect=t.connect, read=t.read, total=t.total)
+    return Timeouts(connect=t.connect, read=max(t.first_byte, t.idle), total=t.total)
+
+
+def provider_policy(provider: ProviderConfig) -> ProviderPolicy:
+    r = provider.retries
+    return ProviderPolicy(
+        retry=RetryPolicy(
+            attempts=r.attempts, backoff_base=r.backoff_base, backoff_cap=r.backoff_cap,
+            retry_after_cap=r.retry_after_cap,
+        ),
+        first_byte=provider.timeouts.first_byte,
+        idle=provider.timeouts.idle,
+    )
+
+
+def circuit_breaker(provider: ProviderConfig, on_change: Callable[[str, str], None]) -> CircuitBreaker:
+    cb = provider.circuit_breaker
+    return CircuitBreaker(provider.name, cb.failures, cb.cooldown, on_change=on_change)
 
 
 def pool_limits(provider: ProviderConfig) -> PoolLimits:

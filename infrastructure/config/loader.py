@@ -19,7 +19,7 @@ import msgspec
 import yaml
 from dotenv import dotenv_values
 
-from infrastructure.config.schema import GatewayConfig
+from infrastructure.config.schema import GatewayConfig, RouteTargetConfig
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -147,9 +147,25 @@ def check(config: GatewayConfig) -> list[str]:
     for i, p in enumerate(config.providers):
         if p.base_url is not None and not p.base_url.startswith(("http://", "https://")):
             problems.append(f"providers[{i}].base_url: must start with http:// or https://")
-        for label, value in (("connect", p.timeouts.connect), ("read", p.timeouts.read), ("total", p.timeouts.total)):
-            if value <= 0:
+        for label in ("connect", "first_byte", "idle", "total"):
+            if getattr(p.timeouts, label) <= 0:
                 problems.append(f"providers[{i}].timeouts.{label}: must be positive")
+        if p.retries.attempts < 1:
+            problems.append(f"providers[{i}].retries.attempts: must be at least 1")
+        if p.circuit_breaker.failures < 0 or p.circuit_breaker.cooldown <= 0:
+            problems.append(f"providers[{i}].circuit_breaker: failures must be >= 0 and cooldown positive")
+
+    def destination(route: RouteTargetConfig, where: str) -> None:
+        if (route.provider is None) == (not route.targets):
+            problems.append(f"{where}: set exactly one of provider or targets")
+        if route.provider is not None:
+            need(route.provider, f"{where}.provider")
+        for k, target in enumerate(route.targets):
+            need(target.provider, f"{where}.targets[{k}].provider")
+            if target.weight <= 0:
+                problems.append(f"{where}.targets[{k}].weight: must be positive")
+        for k, fallback in enumerate(route.fallbacks):
+            need(fallback.provider, f"{where}.fallbacks[{k}].provider")
 
     seen_paths: dict[str, int] = {}
     seen_names: dict[str, int] = {}
@@ -169,14 +185,17 @@ def check(config: GatewayConfig) -> list[str]:
             rw_where = f"{where}.model_routing.rewrites[{j}]"
             if (rw.model_exact is None) == (rw.model_prefix is None):
                 problems.append(f"{rw_where}: set exactly one of model_exact or model_prefix")
-            need(rw.provider, f"{rw_where}.provider")
+            destination(rw, rw_where)
         for j, model in enumerate(app.models):
             if not isinstance(model.get("id"), str):
                 problems.append(f"{where}.models[{j}].id: required, a string")
     for i, rule in enumerate(config.routing.rules):
-        need(rule.provider, f"routing.rules[{i}].provider")
-    if config.routing.default_provider is not None:
-        need(config.routing.default_provider, "routing.default_provider")
+        destination(rule, f"routing.rules[{i}]")
+    default = config.routing.default_provider
+    if isinstance(default, str):
+        need(default, "routing.default_provider")
+    elif default is not None:
+        destination(default, "routing.default_provider")
     if not 0 < config.server.port < 65536:
         problems.append("server.port: must be between 1 and 65535")
     if config.server.workers < 1:

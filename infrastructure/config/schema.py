@@ -29,11 +29,32 @@ class ServerConfig(_Strict):
     shutdown_grace_seconds: float = 30.0
 
 
-class RewriteConfig(_Strict):
+class TargetConfig(_Strict):
+    """One member of a weighted pool (A/B and cost routing)."""
+
     provider: str
+    model: str | None = None  # absent: the route's model
+    weight: float = 1.0
+
+
+class FallbackConfig(_Strict):
+    provider: str
+    model: str | None = None  # absent: what the first target asks for
+
+
+class RouteTargetConfig(_Strict):
+    """A destination: a single ``provider`` (+ ``model``) or a weighted pool of ``targets``,
+    plus ``fallbacks`` tried in order when they fail."""
+
+    provider: str | None = None
+    model: str | None = None
+    targets: list[TargetConfig] = []
+    fallbacks: list[FallbackConfig] = []
+
+
+class RewriteConfig(RouteTargetConfig, kw_only=True):
     model_exact: str | None = None
     model_prefix: str | None = None
-    model: str | None = None  # the upstream model; absent: the requested model unchanged
     rewrite_response_model: bool = False
 
 
@@ -52,9 +73,24 @@ class AppConfig(_Strict):
 
 
 class TimeoutsConfig(_Strict):
-    connect: float = 10.0
-    read: float = 300.0  # longest wait for the first byte or between stream chunks
+    """Seconds."""
+
+    connect: float = 10.0  # TCP/TLS connect, or a free pooled connection
+    first_byte: float = 300.0  # until the response (or a stream's first event) arrives
+    idle: float = 60.0  # between two events of a stream
     total: float = 600.0  # a whole non-streaming request
+
+
+class RetriesConfig(_Strict):
+    attempts: int = 2  # per target, the first one included; 1 disables retries
+    backoff_base: float = 0.25  # seconds; doubles each attempt, full jitter
+    backoff_cap: float = 4.0
+    retry_after_cap: float = 10.0  # a longer upstream Retry-After fails over instead of waiting
+
+
+class CircuitBreakerConfig(_Strict):
+    failures: int = 5  # consecutive failures that open the circuit; 0 disables it
+    cooldown: float = 30.0  # seconds open before one probe request is let through
 
 
 class ProviderConfig(_Strict):
@@ -64,6 +100,8 @@ class ProviderConfig(_Strict):
     base_url: str | None = None
     headers: dict[str, str] = {}
     timeouts: TimeoutsConfig = TimeoutsConfig()
+    retries: RetriesConfig = RetriesConfig()
+    circuit_breaker: CircuitBreakerConfig = CircuitBreakerConfig()
     max_connections: int = 1000
     # For targets that require max_tokens (Anthropic) when an OpenAI client omits it.
     default_max_tokens: int = 4096
@@ -73,14 +111,14 @@ class ProviderConfig(_Strict):
     anthropic_version: str = "2023-06-01"
 
 
-class RuleConfig(_Strict):
+class RuleConfig(RouteTargetConfig, kw_only=True):
     model_prefix: str
-    provider: str
 
 
 class RoutingConfig(_Strict):
     rules: list[RuleConfig] = []
-    default_provider: str | None = None
+    # A provider name, or a destination ({provider | targets, fallbacks}).
+    default_provider: str | RouteTargetConfig | None = None
 
 
 class GatewayConfig(_Strict):

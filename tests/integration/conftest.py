@@ -1,4 +1,8 @@
-"""The ASGI app over providers whose httpx clients pytest-httpx answers."""
+"""The ASGI app over providers whose httpx clients pytest-httpx answers.
+
+Retries and circuit breakers are off here: these tests pin one upstream answer to one client
+answer. The resilience policies have their own tests.
+"""
 
 from __future__ import annotations
 
@@ -43,11 +47,15 @@ providers:
     type: openai
     api_key: {OPENAI_KEY}
     base_url: http://openai.test/v1
-    timeouts: {{connect: 1, read: 2, total: 5}}
+    timeouts: {{connect: 1, first_byte: 2, idle: 2, total: 5}}
+    retries: {{attempts: 1}}
+    circuit_breaker: {{failures: 0}}
   - name: anthropic
     type: anthropic
     api_key: {ANTHROPIC_KEY}
     base_url: http://anthropic.test
+    retries: {{attempts: 1}}
+    circuit_breaker: {{failures: 0}}
   - name: keyless
     type: openai
     api_key: "${{GATEWAY_TEST_UNSET_KEY}}"

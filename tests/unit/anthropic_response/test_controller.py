@@ -11,7 +11,7 @@ from adapters.inbound import Mount
 from adapters.inbound.anthropic.controller import build_router
 from adapters.outbound.anthropic.provider import AnthropicProvider
 from adapters.outbound.http import UpstreamResponse
-from domain.routing import Rewrite, RoutingTable
+from domain.routing import Destination, Rewrite, RoutingTable
 from domain.service import ChatService
 from tests.conftest import fixture_bytes, sse_lines
 from tests.unit.anthropic_response.test_provider import FakeHttp, FakeStream, settings
@@ -28,9 +28,8 @@ SEEDS = (
 
 def app_for(http: FakeHttp) -> Litestar:
     table = RoutingTable.build(
-        exact={"house-model": Rewrite(provider="claude", model="claude-sonnet-4-5",
-                                      rewrite_response_model=True)},
-        prefixes=[], prefix_providers={}, rules=[], default_provider="claude",
+        exact={"house-model": Rewrite(destination=Destination.single("claude", "claude-sonnet-4-5"), rewrite_response_model=True)},
+        prefixes=[], prefix_providers={}, rules=[], default=Destination.single("claude"),
     )
     service = ChatService(table, {"claude": AnthropicProvider(settings(), http)})
     return Litestar(route_handlers=[build_router(Mount("claude", "/anthropic", service, SEEDS))])
@@ -135,7 +134,7 @@ class OpenAIShapedProvider:
 async def test_translated_response_for_an_openai_upstream():
     import anthropic
 
-    table = RoutingTable.build(exact={}, prefixes=[], prefix_providers={}, rules=[], default_provider="gpt")
+    table = RoutingTable.build(exact={}, prefixes=[], prefix_providers={}, rules=[], default=Destination.single("gpt"))
     service = ChatService(table, {"gpt": OpenAIShapedProvider()})
     app = Litestar(route_handlers=[build_router(Mount("claude", "/anthropic", service))])
     async with AsyncTestClient(app) as client:

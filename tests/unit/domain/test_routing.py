@@ -5,23 +5,34 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import ErrorKind, GatewayError
-from domain.routing import Rewrite, RoutingTable, Rule, Target, resolve
+import random
+from collections import Counter
+
+from domain.routing import Destination, Rewrite, Route, RoutingTable, Rule, Target, attempt_order, resolve
+
+
+def rw(provider: str, model: str | None = None, *, alias: bool = False) -> Rewrite:
+    return Rewrite(destination=Destination.single(provider, model), rewrite_response_model=alias)
+
+
+def rule(prefix: str, provider: str) -> Rule:
+    return Rule(model_prefix=prefix, destination=Destination.single(provider))
 
 
 def table(**overrides: object) -> RoutingTable:
     base: dict[str, object] = {
         "exact": {
-            "claude-haiku-4.5": Rewrite(provider="openai", model="gpt-5-mini", rewrite_response_model=True),
-            "fast": Rewrite(provider="groq", model="llama-3.1-8b"),
+            "claude-haiku-4.5": rw("openai", "gpt-5-mini", alias=True),
+            "fast": rw("groq", "llama-3.1-8b"),
         },
         "prefixes": [
-            ("claude-sonnet-", Rewrite(provider="openai", model="gpt-5-mini", rewrite_response_model=True)),
-            ("claude-sonnet-4-5", Rewrite(provider="anthropic", model="claude-sonnet-4-5-20250929")),
-            ("keep-", Rewrite(provider="vllm")),
+            ("claude-sonnet-", rw("openai", "gpt-5-mini", alias=True)),
+            ("claude-sonnet-4-5", rw("anthropic", "claude-sonnet-4-5-20250929")),
+            ("keep-", rw("vllm")),
         ],
         "prefix_providers": {"openai": "openai", "anthropic": "anthropic", "local": "vllm"},
-        "rules": [Rule(model_prefix="claude", provider="anthropic"), Rule(model_prefix="gpt", provider="openai")],
-        "default_provider": "openai",
+        "rules": [rule("claude", "anthropic"), rule("gpt", "openai")],
+        "default": Destination.single("openai"),
     }
     base.update(overrides)
     return RoutingTable.build(**base)  # type: ignore[arg-type]
@@ -56,7 +67,7 @@ def test_prefix_rewrite_without_model_keeps_requested_model() -> None:
 
 
 def test_exact_rewrite_beats_prefix_rewrite() -> None:
-    t = table(exact={"claude-sonnet-x": Rewrite(provider="groq", model="m")})
+    t = table(exact={"claude-sonnet-x": rw("groq", "m")})
     assert resolve(t, "claude-sonnet-x").primary.provider == "groq"
 
 
@@ -77,14 +88,14 @@ def test_unknown_prefix_falls_through_to_rules_and_default_with_full_name() -> N
 
 
 def test_rewrite_beats_provider_prefix() -> None:
-    t = table(exact={"openai/gpt-4o": Rewrite(provider="groq", model="x")})
+    t = table(exact={"openai/gpt-4o": rw("groq", "x")})
     assert resolve(t, "openai/gpt-4o").primary.provider == "groq"
 
 
 def test_global_rules_in_order() -> None:
     assert resolve(table(), "claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
     assert resolve(table(), "gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
-    t = table(rules=[Rule(model_prefix="g", provider="groq"), Rule(model_prefix="gpt", provider="openai")])
+    t = table(rules=[rule("g", "groq"), rule("gpt", "openai")])
     assert resolve(t, "gpt-4o").primary.provider == "groq"
 
 
@@ -96,7 +107,7 @@ def test_default_provider_takes_the_rest() -> None:
 
 def test_no_match_and_no_default_is_not_found() -> None:
     with pytest.raises(GatewayError) as info:
-        resolve(table(default_provider=None, rules=[]), "mistral-large")
+        resolve(table(default=None, rules=[]), "mistral-large")
     assert info.value.kind is ErrorKind.NOT_FOUND
     assert info.value.client_status == 404
     assert "mistral-large" in info.value.message
@@ -104,3 +115,52 @@ def test_no_match_and_no_default_is_not_found() -> None:
 
 def test_empty_provider_prefix_model_is_not_a_prefix_route() -> None:
     assert resolve(table(), "openai/").rule == "default"
+
+
+def test_fallbacks_inherit_the_first_targets_model_unless_they_name_one() -> None:
+    dest = Destination(
+        targets=(Target(provider="openai", model="gpt-5-mini"),),
+        fallbacks=(Target(provider="azure"), Target(provider="anthropic", model="claude-haiku-4-5")),
+    )
+    route = resolve(table(exact={"m": Rewrite(destination=dest)}), "m")
+    assert route.fallbacks == (
+        Target(provider="azure", model="gpt-5-mini"),
+        Target(provider="anthropic", model="claude-haiku-4-5"),
+    )
+
+
+def test_rule_targets_without_model_ask_for_the_requested_model() -> None:
+    dest = Destination(targets=(Target(provider="a", weight=3), Target(provider="b", model="x", weight=1)))
+    route = resolve(table(rules=[Rule(model_prefix="gpt", destination=dest)]), "gpt-4o")
+    assert route.targets == (Target(provider="a", model="gpt-4o", weight=3), Target(provider="b", model="x", weight=1))
+
+
+def _weighted() -> Route:
+    return Route(
+        targets=(Target(provider="a", model="m", weight=3), Target(provider="b", model="m", weight=1)),
+        fallbacks=(Target(provider="c", model="m"),),
+    )
+
+
+def test_attempt_order_is_draw_then_rest_of_pool_then_fallbacks() -> None:
+    order, skipped = attempt_order(_weighted(), lambda p: True, random.Random(1))
+    assert {t.provider for t in order[:2]} == {"a", "b"} and order[2].provider == "c"
+    assert skipped == []
+
+
+def test_weighted_split_matches_the_weights() -> None:
+    rng = random.Random(42)
+    firsts = Counter(attempt_order(_weighted(), lambda p: True, rng)[0][0].provider for _ in range(4000))
+    assert abs(firsts["a"] / 4000 - 0.75) < 0.03
+    assert abs(firsts["b"] / 4000 - 0.25) < 0.03
+
+
+def test_unavailable_providers_are_skipped_and_reported() -> None:
+    order, skipped = attempt_order(_weighted(), lambda p: p != "a", random.Random(0))
+    assert [t.provider for t in order] == ["b", "c"]
+    assert [t.provider for t in skipped] == ["a"]
+
+
+def test_a_target_listed_twice_is_tried_once() -> None:
+    route = Route(targets=(Target(provider="a", model="m"),), fallbacks=(Target(provider="a", model="m"),))
+    assert attempt_order(route, lambda p: True, random.Random(0))[0] == [Target(provider="a", model="m")]

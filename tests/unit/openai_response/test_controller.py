@@ -16,7 +16,7 @@ from adapters.inbound import Mount
 from adapters.inbound.openai.controller import build_router
 from adapters.outbound.openai.response import parse_response
 from domain.ir import AnyEvent, ChatRequest, ChatResponse
-from domain.routing import RoutingTable
+from domain.routing import Destination, RoutingTable
 from domain.service import ChatService
 from tests.conftest import fixture_bytes
 from tests.unit.openai_response.support import aiter_of, parse_fixture
@@ -47,7 +47,7 @@ class FakeProvider:
 
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTestClient]:
-    service = ChatService(RoutingTable(default_provider="fake"), {"fake": FakeProvider()})
+    service = ChatService(RoutingTable(default=Destination.single("fake")), {"fake": FakeProvider()})
     router = build_router(Mount(name="oa", path="/oa", service=service, models=MODELS))
     async with AsyncTestClient(app=Litestar(route_handlers=[router])) as test_client:
         yield test_client
