@@ -16,6 +16,7 @@ from adapters.inbound import FRONTDOORS
 from app.errors import not_routed_handler
 from app.health import healthz, readyz
 from app.middleware import AccessLogMiddleware
+from app.reload import ReloadingApp
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging
@@ -57,8 +58,11 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
 
 
 def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
-    """The app wrapped in the access-log / request-id layer: what the server runs."""
-    return AccessLogMiddleware(create_app(loaded, container), enabled=loaded.config.server.access_log)
+    """What the server runs: the access-log / request-id layer over the reloading app, whose
+    generations are Litestar apps built from successive versions of the config file."""
+    if container is not None:  # tests that override container providers: no reloading
+        return AccessLogMiddleware(create_app(loaded, container), enabled=loaded.config.server.access_log)
+    return AccessLogMiddleware(ReloadingApp(loaded, create_app), enabled=loaded.config.server.access_log)
 
 
 def from_env() -> Any:

@@ -27,6 +27,8 @@ class ServerConfig(_Strict):
     access_log: bool = True
     # Seconds in-flight requests get to finish after SIGTERM.
     shutdown_grace_seconds: float = 30.0
+    # Poll the config file this often and reload it when it changes (0: only on SIGHUP).
+    watch_config_seconds: float = 2.0
 
 
 class TargetConfig(_Strict):

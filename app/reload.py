@@ -1,0 +1,196 @@
+"""Hot reload: serve one generation of the app at a time and swap it atomically.
+
+A generation is a Litestar app built from one loaded config (its own container, providers,
+HTTP pools and circuit breakers). On SIGHUP, or when the config file changes (polled), the file
+is loaded and validated again: a valid config becomes a new generation that takes every new
+request at once, while requests and streams in flight finish on the old one, whose lifespan
+shutdown (closing its upstream pools) runs when the last of them ends. An invalid config is
+refused with a logged error and the current generation keeps serving.
+
+Settings of the listening socket (host, port, workers) cannot change without a restart; a
+reload that changes them logs a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from infrastructure.config.loader import ConfigError, LoadedConfig, load_config
+
+log = structlog.get_logger("gateway.reload")
+
+Build = Callable[[LoadedConfig], Any]
+
+
+class _Lifespan:
+    """Drives an ASGI app's lifespan protocol (startup, then shutdown) from the outside."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        await self._app(scope, self._to_app.get, self._from_app.put)
+
+    async def _step(self, kind: str) -> None:
+        await self._to_app.put({"type": f"lifespan.{kind}"})
+        message = await self._from_app.get()
+        if message["type"] != f"lifespan.{kind}.complete":
+            raise RuntimeError(message.get("message") or f"lifespan {kind} failed")
+
+    async def startup(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await self._step("startup")
+
+    async def shutdown(self) -> None:
+        if self._task is None:
+            return
+        await self._step("shutdown")
+        await self._task
+
+
+class Generation:
+    __slots__ = ("app", "drained", "inflight", "lifespan", "loaded", "retired")
+
+    def __init__(self, app: Any, loaded: LoadedConfig) -> None:
+        self.app = app
+        self.loaded = loaded
+        self.lifespan = _Lifespan(app)
+        self.inflight = 0
+        self.retired = False
+        self.drained = asyncio.Event()
+
+
+class ReloadingApp:
+    """The ASGI app uvicorn serves: forwards each request to the current generation."""
+
+    def __init__(self, loaded: LoadedConfig, build: Build, *, path: str | Path | None = None) -> None:
+        self._build = build
+        self._path = Path(path or loaded.source)
+        self._initial = loaded
+        self._current: Generation | None = None
+        self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.reloads = 0
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self._current.loaded if self._current else self._initial
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._serve_lifespan(receive, send)
+            return
+        generation = self._current
+        if generation is None:  # a request before start-up completed (not with uvicorn)
+            generation = self._current = Generation(self._build(self._initial), self._initial)
+        generation.inflight += 1
+        try:
+            await generation.app(scope, receive, send)
+        finally:
+            generation.inflight -= 1
+            if generation.retired and generation.inflight == 0:
+                generation.drained.set()
+
+    async def _serve_lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    log.error("app.start_failed", exc_info=exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def start(self) -> None:
+        generation = Generation(self._build(self._initial), self._initial)
+        await generation.lifespan.startup()
+        self._current = generation
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload("SIGHUP")))
+        interval = self._initial.config.server.watch_config_seconds
+        if interval > 0:
+            self._watcher = asyncio.create_task(self._watch(interval))
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        if self._current is not None:
+            await self._current.lifespan.shutdown()
+
+    async def reload(self, reason: str = "request") -> bool:
+        """Load the config file again and swap it in; False (and the old config) if invalid."""
+        async with self._lock:
+            try:
+                loaded = load_config(self._path)
+                generation = Generation(self._build(loaded), loaded)
+                await generation.lifespan.startup()
+            except ConfigError as exc:
+                log.error("config.reload_refused", reason=reason, source=exc.source, problems=exc.problems)
+                return False
+            except Exception as exc:  # noqa: BLE001 - keep serving the old config
+                log.error("config.reload_refused", reason=reason, exc_info=exc)
+                return False
+            old, self._current = self._current, generation
+            self.reloads += 1
+            _warn_restart_only(old.loaded if old else self._initial, loaded)
+            log.info("config.reloaded", reason=reason, source=str(self._path), generation=self.reloads)
+            if old is not None:
+                task = asyncio.create_task(self._retire(old))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
+            return True
+
+    async def _retire(self, generation: Generation) -> None:
+        generation.retired = True
+        if generation.inflight:
+            await generation.drained.wait()
+        await generation.lifespan.shutdown()
+
+    async def _watch(self, interval: float) -> None:
+        last = _stamp(self._path)
+        while True:
+            await asyncio.sleep(interval)
+            stamp = _stamp(self._path)
+            if stamp != last and stamp is not None:
+                last = stamp
+                await self.reload("file_changed")
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _warn_restart_only(old: LoadedConfig, new: LoadedConfig) -> None:
+    before, after = old.config.server, new.config.server
+    changed = [k for k in ("host", "port", "workers", "access_log") if getattr(before, k) != getattr(after, k)]
+    if changed:
+        log.warning("config.restart_needed", settings=[f"server.{k}" for k in changed])
