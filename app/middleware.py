@@ -1,16 +1,22 @@
-"""The outermost ASGI layer: request id, log context, and one access-log line per request.
+"""The outermost ASGI layer: request id, log context, client disconnects, and one access-log
+line per request.
 
 The id is the client's ``X-Request-ID`` when it sent a sane one, else generated; it is echoed as
 ``x-request-id`` and as ``request-id`` (the header the Anthropic SDK exposes as ``_request_id``).
 Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-gateway-failover``
 say which target served the response and whether it was not the first one tried.
 
-It wraps the whole Litestar app (not a route), so 404s are logged and carry an id too. For a
-stream the line is written when the stream ends, with the time to first byte.
+A client that goes away before its response starts (a non-streaming request waiting on the
+upstream, or a stream not yet peeked) cancels the request at once, and with it the upstream
+call: once the body is read, a watcher owns ``receive()`` and hands the disconnect to whoever
+asks next (Litestar's streaming response listens for it too). It wraps the whole Litestar app,
+not a route, so 404s are logged and carry an id as well. For a stream the log line is written
+when the stream ends, with the time to first byte.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -26,6 +32,7 @@ log = structlog.get_logger("gateway.access")
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _REQUEST_ID = b"x-request-id"
 _ANTHROPIC_REQUEST_ID = b"request-id"  # what the Anthropic SDK reads into ``_request_id``
+CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection first"
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -33,6 +40,44 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
         if name == _REQUEST_ID and _VALID_ID.match(value):
             return value
     return os.urandom(12).hex().encode()
+
+
+class _Request:
+    """One request's state: what was sent, and the disconnect watcher."""
+
+    __slots__ = ("disconnect", "first_byte", "left", "receive", "started", "status", "task", "watcher")
+
+    def __init__(self, receive: Any) -> None:
+        self.receive = receive
+        self.task = asyncio.current_task()
+        self.status = 0
+        self.first_byte: float | None = None
+        self.started = False  # the response has started
+        self.left = False  # the client went away before the response started: we cancelled
+        self.disconnect: asyncio.Future[dict[str, Any]] | None = None
+        self.watcher: asyncio.Task[None] | None = None
+
+    async def app_receive(self) -> dict[str, Any]:
+        if self.disconnect is not None:  # the body was read: the watcher owns receive()
+            return await asyncio.shield(self.disconnect)
+        message = await self.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            loop = asyncio.get_running_loop()
+            self.disconnect = loop.create_future()
+            self.watcher = loop.create_task(self._watch())
+        return message
+
+    async def _watch(self) -> None:
+        message = await self.receive()  # after the body only http.disconnect can come
+        assert self.disconnect is not None
+        self.disconnect.set_result(message)
+        if not self.started and self.task is not None:
+            self.left = True
+            self.task.cancel()
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()
 
 
 class AccessLogMiddleware:
@@ -51,13 +96,12 @@ class AccessLogMiddleware:
         if state is None:
             state = scope["state"] = {}
         state[EXCHANGE_KEY] = exchange
-        status = 0
-        first_byte: float | None = None
+        request = _Request(receive)
 
         async def send_with_id(message: dict[str, Any]) -> None:
-            nonlocal status, first_byte
             if message["type"] == "http.response.start":
-                status = message["status"]
+                request.started = True
+                request.status = message["status"]
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
                 if exchange.provider is not None:  # which target served it (or failed last)
                     headers += (
@@ -66,15 +110,19 @@ class AccessLogMiddleware:
                         (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
                     )
                 message["headers"] = headers
-            elif first_byte is None and message.get("body"):
-                first_byte = time.perf_counter()
+            elif request.first_byte is None and message.get("body"):
+                request.first_byte = time.perf_counter()
             await send(message)
 
         request_id = rid.decode()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, request.app_receive, send_with_id)
+        except asyncio.CancelledError:
+            if not request.left or request.task is None or request.task.uncancel() > 0:
+                raise  # a cancellation that is not ours (server shutdown): let it through
         finally:
+            request.stop_watching()
             structlog.contextvars.unbind_contextvars("request_id")
             if self.enabled:
                 now = time.perf_counter()
@@ -83,8 +131,8 @@ class AccessLogMiddleware:
                     request_id=request_id,
                     method=scope["method"],
                     path=scope["path"],
-                    status=status or 499,  # 499: the client went away before a response started
+                    status=CLIENT_CLOSED if request.left or not request.status else request.status,
                     duration_ms=round((now - started) * 1000, 2),
-                    ttfb_ms=round((first_byte - started) * 1000, 2) if first_byte else None,
+                    ttfb_ms=round((request.first_byte - started) * 1000, 2) if request.first_byte else None,
                     **exchange.fields(),
                 )
