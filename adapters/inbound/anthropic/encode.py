@@ -4,9 +4,12 @@
   top-level ``model`` is replaced (the body is decoded as ``dict[str, Raw]``, nothing else is
   re-encoded).
 - Other protocols: a ``message`` is built. ``id`` is the upstream id as is (an OpenAI
-  ``chatcmpl-...`` id stays recognisable in both sides' logs; SDKs do not parse ids). Blocks keep
+  ``chatcmpl-...`` id stays recognisable in both sides' logs; SDKs do not parse ids), or a new
+  ``msg_`` id when the upstream sent none (TGI sends ``""``): clients key messages by id. Blocks keep
   the IR's order (thinking first when the upstream gave reasoning). A thinking block without a
   signature (OpenAI-compatible reasoning) gets ``"signature": ""``, since the field is required.
+  A tool call id Anthropic would refuse (Kimi's ``functions.get_weather:0``) is made valid with
+  ``tool_id``: the client may replay it to an Anthropic route (a model switch, a failover).
   Blocks Anthropic responses cannot hold (images, tool results, another protocol's opaque
   blocks) are dropped with a log line. Stop reasons outside Anthropic's vocabulary map:
   ``content_filter`` -> ``refusal``, none -> ``end_turn``. Usage: Anthropic's ``input_tokens``
@@ -16,10 +19,12 @@
 from __future__ import annotations
 
 from typing import assert_never
+from uuid import uuid4
 
 import msgspec
 import structlog
 
+from adapters.protocols.anthropic.request import tool_id
 from adapters.protocols.anthropic.response import (
     MessageOut,
     OutBlock,
@@ -83,6 +88,11 @@ def usage_out(usage: Usage) -> UsageOut:
     )
 
 
+def message_id(upstream_id: str) -> str:
+    """The upstream's message id, or a new one when it sent none (TGI's ``""``)."""
+    return upstream_id or f"msg_{uuid4().hex[:24]}"
+
+
 def replace_model(body: bytes, model: str) -> bytes:
     """``body`` (a JSON object) with its top-level ``model`` replaced, the rest untouched."""
     fields = _decode_fields(body)
@@ -101,7 +111,7 @@ def block_out(block: AnyBlock) -> OutBlock | msgspec.Raw | None:
         case RedactedThinkingBlock():
             return RedactedThinkingOut(data=block.data)
         case ToolUseBlock():
-            return ToolUseOut(id=block.id, name=block.name, input=block.input)
+            return ToolUseOut(id=tool_id(block.id), name=block.name, input=block.input)
         case OpaqueBlock():
             return block.data if block.protocol == "anthropic" else None
         case ImageBlock() | ToolResultBlock():
@@ -126,7 +136,7 @@ def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
             continue
         content.append(out)
     message = MessageOut(
-        id=response.id,
+        id=message_id(response.id),
         model=exchange.alias or response.model,
         content=content,
         stop_reason=stop_reason_out(response.stop_reason),

@@ -25,11 +25,13 @@ import msgspec
 
 from adapters.inbound.anthropic.encode import (
     input_tokens_out,
+    message_id,
     replace_model,
     stop_reason_out,
     usage_out,
 )
 from adapters.inbound.anthropic.errors import error_payload
+from adapters.protocols.anthropic.request import tool_id
 from adapters.protocols.anthropic.response import (
     DeltaUsageOut,
     EventType,
@@ -169,7 +171,7 @@ def _block_start(index: int, block: AnyBlock) -> list[bytes] | None:
             if isinstance(block.signature, str) and block.signature:
                 frames.append(_delta(index, SignatureDelta(signature=block.signature)))
         case ToolUseBlock():
-            start = ToolUseOut(id=block.id, name=block.name, input=msgspec.Raw(b"{}"))
+            start = ToolUseOut(id=tool_id(block.id), name=block.name, input=msgspec.Raw(b"{}"))
             frames = [head + _encode(start) + b"}\n\n"]
             arguments = bytes(block.input).strip()
             if arguments not in _EMPTY_JSON:
@@ -189,7 +191,7 @@ def _block_start(index: int, block: AnyBlock) -> list[bytes] | None:
 
 def _message_start(event: MessageStart, model: str) -> bytes:
     message = MessageOut(
-        id=event.id, model=model, content=[], stop_reason=None, stop_sequence=None,
+        id=message_id(event.id), model=model, content=[], stop_reason=None, stop_sequence=None,
         usage=usage_out(event.usage),
     )
     return b'event: message_start\ndata: {"type":"message_start","message":' + _encode(message) + b"}\n\n"

@@ -44,6 +44,7 @@ FINISH_REASONS: dict[StopReason | None, str] = {
     "stop_sequence": "stop",
     "pause_turn": "stop",
     "max_tokens": "length",
+    "model_context_window_exceeded": "length",  # cut short by the context window: OpenAI's "length"
     "tool_use": "tool_calls",
     "refusal": "content_filter",
     "content_filter": "content_filter",

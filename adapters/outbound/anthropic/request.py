@@ -16,6 +16,10 @@ Translated path (the IR came from another protocol, e.g. an OpenAI client):
 * images: base64 -> ``source.type: base64``; an ``http(s)`` URL -> ``source.type: url``; a
   ``data:`` URL -> decoded into a base64 source (a non-base64 data URL is refused). OpenAI's
   ``detail`` hint has no Anthropic equivalent and is dropped.
+* tool ids: Anthropic refuses a ``tool_use.id`` outside ``[a-zA-Z0-9_-]+``, which other
+  providers' ids in a client's history may be (Kimi's ``functions.get_weather:0``): such an id
+  becomes its valid characters plus a hash of the original, the same in ``tool_use`` and
+  ``tool_result``, so the pair stays linked and distinct ids stay distinct.
 * thinking blocks are replayed only with their signature (unsigned ones cannot be verified by
   Anthropic: dropped and logged); redacted thinking is replayed as is. Opaque blocks and tools
   of the Anthropic protocol are sent raw; those of another protocol are refused (400, by kind).
@@ -49,6 +53,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from adapters.outbound import ProviderSettings
 from adapters.protocols.anthropic import request as wire
+from adapters.protocols.anthropic.request import tool_id
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     ChatRequest,
@@ -216,7 +221,7 @@ def _messages(messages: list[Message]) -> list[wire.OutMessage]:
                 case ImageBlock():
                     others.append(_image(block))
                 case ToolUseBlock():
-                    others.append(wire.ToolUseParam(id=block.id, name=block.name, input=block.input))
+                    others.append(wire.ToolUseParam(id=tool_id(block.id), name=block.name, input=block.input))
                 case ToolResultBlock():
                     part = _result(block)
                     (results if message.role == "user" else others).append(part)
@@ -261,7 +266,7 @@ def _result(block: ToolResultBlock) -> wire.ToolResultParam:
                 kind = type(part).__struct_config__.tag
                 raise _invalid(f"'{kind}' blocks cannot be sent inside a tool result.", "messages")
     return wire.ToolResultParam(
-        tool_use_id=block.tool_use_id, content=content or UNSET, is_error=block.is_error
+        tool_use_id=tool_id(block.tool_use_id), content=content or UNSET, is_error=block.is_error
     )
 
 

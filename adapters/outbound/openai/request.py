@@ -27,10 +27,14 @@ Translated path (the IR came from another protocol, e.g. an Anthropic client), c
   only with tools; reasoning -> ``reasoning_effort`` (its effort, or the effort nearest to its
   budget; disabled reasoning sends nothing); ``stream`` also forces ``include_usage``.
 - ``top_k`` has no OpenAI equivalent: dropped, with a ``request.param_dropped`` log line.
+- ``user`` (an Anthropic client's ``metadata.user_id``): OpenAI refuses one longer than 64
+  characters, and Claude Code's is longer; such an id is sent as its SHA-256 hex digest (64
+  characters): still stable per user and opaque, as both APIs ask.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, assert_never
 
 import msgspec
@@ -66,6 +70,7 @@ _TRUE = msgspec.Raw(b"true")
 _NULL = msgspec.Raw(b"null")
 _INCLUDE_USAGE = wire.StreamOptions(include_usage=True)
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
+USER_MAX_LENGTH = 64  # OpenAI answers 400 to a longer ``user``
 
 UserPart = wire.TextPart | wire.ImageURLPart | msgspec.Raw
 
@@ -120,7 +125,7 @@ def _translate(request: ChatRequest, model: str, settings: ProviderSettings) -> 
     if request.stream:
         body.stream = True
         body.stream_options = _INCLUDE_USAGE
-    body.user = request.user
+    body.user = _user(request.user)
     if request.tools:
         body.tools = [_tool(tool) for tool in request.tools]
         body.tool_choice = _tool_choice(request.tool_choice)
@@ -225,6 +230,12 @@ def _assistant_turn(blocks: list[AnyBlock]) -> wire.AssistantMessage:
 
 
 # --- tools and parameters ------------------------------------------------------------------------
+
+
+def _user(user: str | msgspec.UnsetType) -> str | msgspec.UnsetType:
+    if user is UNSET or len(user) <= USER_MAX_LENGTH:
+        return user
+    return hashlib.sha256(user.encode()).hexdigest()
 
 
 def _tool(tool: Tool | OpaqueTool) -> wire.FunctionTool | msgspec.Raw:

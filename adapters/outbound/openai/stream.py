@@ -62,7 +62,7 @@ DONE = b"[DONE]"
 class _Blocks:
     """Which IR block is open, and the tool calls seen, for one stream."""
 
-    __slots__ = ("next_index", "open_index", "open_kind", "open_tool", "tool_ids", "tools")
+    __slots__ = ("by_index", "next_index", "open_index", "open_kind", "open_tool", "tool_ids", "tools")
 
     def __init__(self) -> None:
         self.next_index = 0
@@ -70,7 +70,8 @@ class _Blocks:
         self.open_kind: str | None = None  # "text" | "thinking" | "tool"
         self.open_tool: int | None = None  # key of the open tool call
         self.tools: dict[int, int] = {}  # tool-call key -> block index
-        self.tool_ids: dict[int, str] = {}
+        self.tool_ids: dict[int, str] = {}  # tool-call key -> the id the upstream gave it ("": none)
+        self.by_index: dict[int, int] = {}  # upstream tool-call index -> key of its latest call
 
     def close(self, out: list[AnyEvent]) -> None:
         if self.open_kind is not None:
@@ -94,20 +95,29 @@ class _Blocks:
         out.append(BlockDelta(index=self.open_index, delta=ThinkingDelta(thinking=text)))
 
     def _key(self, call: ToolCall) -> int:
+        """The key of the call a fragment belongs to; keys count calls from 0 in arrival order.
+
+        A fragment belongs to the call of its ``index``, unless it brings a new ``id``: some
+        OpenAI-compatible servers (Gemini's) send every parallel call at index 0, each with its
+        own id. Without an index (legacy function_call, a few servers) a new id starts a new call.
+        """
         if isinstance(call.index, int):
-            return call.index
-        # No index (legacy function_call, a few servers): a new id starts a new call.
+            key = self.by_index.get(call.index)
+            if key is None or (call.id and self.tool_ids[key] and call.id != self.tool_ids[key]):
+                key = self.by_index[call.index] = len(self.tools)
+            return key
         if self.open_tool is not None and (not call.id or call.id == self.tool_ids.get(self.open_tool)):
             return self.open_tool
-        return -1 - len(self.tools)  # negative: never collides with an upstream index
+        return len(self.tools)
 
     def tool(self, call: ToolCall, out: list[AnyEvent]) -> None:
         key = self._key(call)
         function = call.function or None
         if key not in self.tools:
-            self.tool_ids[key] = call_id = call.id or new_call_id()
+            self.tool_ids[key] = call.id or ""  # the upstream's id: "" when it sent none
             name = (function.name if function else None) or ""
-            self._open("tool", ToolUseBlock(id=call_id, name=name, input=EMPTY_OBJECT), out)
+            block = ToolUseBlock(id=call.id or new_call_id(), name=name, input=EMPTY_OBJECT)
+            self._open("tool", block, out)
             self.tools[key], self.open_tool = self.open_index, key
         elif self.open_tool != key:
             # A fragment for a call whose block already closed: the IR cannot reopen it.

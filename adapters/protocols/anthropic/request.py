@@ -10,13 +10,30 @@ by the decoder's second pass and carried as an opaque block.
 
 Encoding structs (``MessagesBody``, ``CountTokensBody``, ``OutMessage``, ``CustomTool``) build
 the upstream body of the translated path; absent fields are ``UNSET`` and never encoded.
+``tool_id`` makes any tool-call id one Anthropic accepts (used by both directions).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any, Literal
 
 from msgspec import UNSET, Raw, Struct, UnsetType
+
+_TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")
+_NOT_TOOL_ID = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def tool_id(value: str) -> str:
+    """``value`` when Anthropic accepts it as a ``tool_use`` id (``^[a-zA-Z0-9_-]+$``), else its
+    valid characters and a hash of it: other providers' ids (Kimi's ``functions.get_weather:0``)
+    are refused with a 400. Deterministic, so a ``tool_use`` and its ``tool_result`` stay paired
+    turn after turn; the hash keeps distinct ids distinct."""
+    if _TOOL_ID.fullmatch(value):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"{_NOT_TOOL_ID.sub('_', value).strip('_') or 'toolu'}_{digest}"
 
 
 class _Wire(Struct, kw_only=True, omit_defaults=True):
