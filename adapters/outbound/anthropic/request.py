@@ -35,6 +35,7 @@ Translated path (the IR came from another protocol, e.g. an OpenAI client):
   ``reasoning``) when Anthropic would refuse it: with a tool_choice that forces tool use, or
   when the last assistant turn calls tools without starting with a signed thinking block.
   With thinking on, temperature other than 1, top_k, and top_p outside [0.95, 1] are dropped.
+  A temperature above 1 (OpenAI's scale goes to 2) is sent as 1, Anthropic's maximum (logged).
 * Dropped and logged (``request.param_dropped``): presence_penalty, frequency_penalty, seed,
   ``response_format`` of type ``text``. Refused (400 naming the parameter): n > 1, logprobs,
   top_logprobs > 0, ``response_format`` json_object. ``response_format`` json_schema maps to
@@ -162,6 +163,10 @@ def _translate(request: ChatRequest, model: str, settings: ProviderSettings) -> 
         if top_p is not UNSET and not 0.95 <= top_p <= 1:
             top_p = UNSET
             dropped.append("top_p")
+    if temperature is not UNSET and temperature > 1:
+        # OpenAI's scale goes to 2, Anthropic's to 1: the nearest value Anthropic accepts.
+        log.info("request.param_clamped", param="temperature", value=temperature, sent=1.0, target=TARGET)
+        temperature = 1.0
     if dropped:
         log.info("request.param_dropped", params=dropped, target=TARGET)
 
