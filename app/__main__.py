@@ -47,11 +47,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.log_level:
         os.environ["GATEWAY_LOG_LEVEL"] = args.log_level
 
+    import signal
+
     import uvicorn
 
     from infrastructure.logging import configure_logging
 
     configure_logging(args.log_level or server.log_level)
+    # uvicorn drains on SIGTERM, then re-raises the signal it caught: without a handler of ours
+    # the default action would end a clean shutdown with status 143.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.asgi:from_env",
         factory=True,
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         log_config=None,
         server_header=False,
-        timeout_graceful_shutdown=int(server.shutdown_grace_seconds),
+        timeout_graceful_shutdown=server.shutdown_grace_seconds,  # type: ignore[arg-type]
     )
 
 

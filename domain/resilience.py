@@ -125,7 +125,8 @@ class CircuitBreaker:
 
 
 class Breakers:
-    """The circuit breakers of every provider, shared by all apps of the process."""
+    """The circuit breakers of every provider, shared by all apps of one config generation (a
+    reload starts with closed circuits)."""
 
     def __init__(self, breakers: Iterable[CircuitBreaker] = ()) -> None:
         self._by_name = {b.name: b for b in breakers}

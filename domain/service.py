@@ -118,8 +118,20 @@ class ChatService:
             model = target.model or request.model
             policy = self._policies.get(target.provider, DEFAULT_POLICY)
             breaker = self._breakers.get(target.provider)
+            if index and not breaker.available():
+                # attempt_order saw this circuit closed or half-open when the request started,
+                # but the targets before it were tried since: meanwhile it may have opened, or
+                # its one half-open probe may have gone to a concurrent request. Ask again, or
+                # every waiting request would probe a recovering provider at once
+                # (test_half_open_fallback_probe.py).
+                skipped.append(target)
+                self._observer.targets_skipped(request.model, [target.provider])
+                continue
             exchange.provider, exchange.upstream_model = provider.name, model
-            exchange.upstream_protocol, exchange.failed_over = provider.protocol, index > 0
+            # A failover: not the first target tried, or a fallback standing in for a pool whose
+            # circuits are open. Another pool member serving is load balancing, not a failover.
+            exchange.upstream_protocol = provider.protocol
+            exchange.failed_over = index > 0 or target not in route.targets
             attempt = 0
             while attempt == 0 or breaker.available():
                 attempt += 1

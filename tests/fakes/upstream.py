@@ -24,22 +24,29 @@ usage chunk only when the request asked ``stream_options.include_usage``; count_
 ``{"input_tokens": 31}``. Scripts: ``Reply`` (status, body, headers: a JSON fixture or an error),
 ``Stream`` (SSE frames with an optional delay, stall, clean early end or abrupt cut-off),
 ``Stall`` (sleep, then answer) and ``Refuse`` (close the connection without answering); build
-them with ``json_fixture``, ``sse_fixture`` and ``error``.
+them with ``json_fixture``, ``sse_fixture`` and ``error``. ``Chaos`` (for ``default``) answers
+each request with a fault drawn from a seeded RNG (refuse, stall before the first byte, 429 with
+Retry-After, 500, 529, cut stream, stall mid-stream) or, the rest of the time, the fixtures;
+``Fixtures(delay_ms=...)`` answers the fixtures for any path, streams slowed down.
 
 What it records: every request in ``requests`` (``RecordedRequest``: method, path, query, headers
 lower-cased, raw body, parsed JSON, frames sent, whether the client went away before the answer
-was complete), and ``connections``, the number of TCP connections accepted (pooling tests).
-The client going away is seen at once, even during a sleep (the handler is cancelled).
+was complete, the ``Chaos`` fault it drew), ``connections``, the number of TCP connections
+accepted (pooling tests), ``open_connections``, those open now, and ``in_flight``, the requests
+being answered now. The client going away is seen at once, even during a sleep (the handler is
+cancelled).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import random
 import re
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -116,7 +123,77 @@ class Refuse:
     """Read the request, then close the connection without answering."""
 
 
-Script = Reply | Stream | Stall | Refuse
+@dataclass(frozen=True)
+class Fixtures:
+    """The recorded fixtures' answer for the request's path and stream flag (what a fake with
+    no script and no ``default`` answers), a stream's frames ``delay_ms`` apart."""
+
+    delay_ms: float = 0
+
+
+# Every fault ``Chaos`` knows; the last two only apply to streaming requests.
+CHAOS_FAULTS = ("refuse", "stall_first_byte", "429", "500", "529", "cut", "stall_mid_stream")
+_STREAM_ONLY_FAULTS = frozenset({"cut", "stall_mid_stream"})
+
+
+@dataclass(eq=False)
+class Chaos:
+    """A ``default`` answer that injects faults: each request draws from a ``random.Random(seed)``
+    whether it fails (probability ``rate``) and how (one of ``faults`` that applies to it:
+    ``cut`` and ``stall_mid_stream`` only to streams). Errors have the shape of the request's
+    protocol (by path); stalls last ``stall_seconds``; 429 and 529 carry ``retry_after``; a cut
+    or stalled stream sends ``after_frames`` frames first. ``drawn`` counts the faults served
+    (and ``"ok"``); each recorded request's ``fault`` says which one it got."""
+
+    seed: int = 0
+    rate: float = 1 / 3
+    faults: tuple[str, ...] = CHAOS_FAULTS
+    stall_seconds: float = 2.0
+    retry_after: float = 0.05
+    after_frames: int = 2
+    drawn: Counter[str] = field(default_factory=Counter, init=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.faults) - set(CHAOS_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown chaos faults: {sorted(unknown)}")
+        self._rng = random.Random(self.seed)
+
+    def pick(self, record: RecordedRequest) -> tuple[str, Script]:
+        """The fault (or ``"ok"``) for this request, and the script that serves it."""
+        normal = _default_script(record)
+        streaming = isinstance(normal, Stream)
+        options = [f for f in self.faults if streaming or f not in _STREAM_ONLY_FAULTS]
+        fault = "ok"
+        if options and self._rng.random() < self.rate:
+            fault = self._rng.choice(options)
+        self.drawn[fault] += 1
+        anthropic = record.path.startswith("/v1/messages")
+        protocol: Literal["openai", "anthropic"] = "anthropic" if anthropic else "openai"
+        match fault:
+            case "ok":
+                return fault, normal
+            case "refuse":
+                return fault, Refuse()
+            case "stall_first_byte":
+                return fault, Stall(self.stall_seconds, normal)
+            case "429" | "529":
+                return fault, error(int(fault), protocol=protocol, retry_after=self.retry_after)
+            case "500":
+                return fault, error(500, protocol=protocol)
+            case "cut":
+                assert isinstance(normal, Stream)
+                return fault, dataclasses.replace(normal, cut_after=self.after_frames)
+            case "stall_mid_stream":
+                assert isinstance(normal, Stream)
+                return fault, dataclasses.replace(
+                    normal, stall_after=self.after_frames, stall_seconds=self.stall_seconds
+                )
+            case _:
+                raise AssertionError(fault)
+
+
+Script = Reply | Stream | Stall | Refuse | Chaos | Fixtures
 
 
 def json_fixture(
@@ -184,6 +261,7 @@ class RecordedRequest:
     json: Any  # None when the body is not JSON
     frames_sent: int = 0
     disconnected: bool = False  # the client went away before the answer was complete
+    fault: str | None = None  # what ``Chaos`` drew for it ("ok" or a fault), if it answered
 
 
 class FakeUpstream:
@@ -196,7 +274,9 @@ class FakeUpstream:
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.connections = 0
+        self.in_flight = 0  # requests being answered now
         self.default: Script | None = None
+        self._server: web.Server | None = None
         self._queue: deque[Script] = deque()
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -220,6 +300,11 @@ class FakeUpstream:
     def disconnects(self) -> int:
         return sum(1 for request in self.requests if request.disconnected)
 
+    @property
+    def open_connections(self) -> int:
+        """TCP connections open now (idle keep-alive ones included)."""
+        return len(self._server.connections) if self._server is not None else 0
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
         """Poll ``predicate`` until true or ``timeout`` (from a test's loop)."""
         deadline = time.monotonic() + timeout
@@ -239,7 +324,7 @@ class FakeUpstream:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> FakeUpstream:
-        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
+        server = self._server = web.Server(self._handle, handler_cancellation=True, access_log=None)
         self._runner = web.ServerRunner(server, shutdown_timeout=0.2)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -264,7 +349,7 @@ class FakeUpstream:
             self._listener.close()
         if self._runner is not None:
             await self._runner.cleanup()  # closes open connections, cancels stalled handlers
-        self._listener = self._runner = None
+        self._listener = self._runner = self._server = None
 
     async def __aenter__(self) -> FakeUpstream:
         return await self.start()
@@ -322,11 +407,14 @@ class FakeUpstream:
         if self._record:
             self.requests.append(record)
         script = self._queue.popleft() if self._queue else self.default
+        self.in_flight += 1
         try:
             return await self._answer(request, record, script)
         except asyncio.CancelledError:  # handler_cancellation: the client closed the connection
             record.disconnected = True
             raise
+        finally:
+            self.in_flight -= 1
 
     async def _answer(
         self, request: web.BaseRequest, record: RecordedRequest, script: Script | None
@@ -346,6 +434,14 @@ class FakeUpstream:
             case Refuse():
                 _hang_up(request)
                 return web.Response()
+            case Fixtures(delay_ms):
+                normal = _default_script(record)
+                if isinstance(normal, Stream) and delay_ms:
+                    normal = dataclasses.replace(normal, delay_ms=delay_ms)
+                return await self._answer(request, record, normal)
+            case Chaos():
+                record.fault, chosen = script.pick(record)
+                return await self._answer(request, record, chosen)
             case Stream():
                 return await self._stream(request, record, script, model if script.echo_model else None)
             case _:

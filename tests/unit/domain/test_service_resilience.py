@@ -195,7 +195,7 @@ async def test_circuit_opens_skips_the_provider_then_probes_and_closes() -> None
     calls = h.providers["a"].calls
     _, exchange = await h.complete()
     assert h.providers["a"].calls == calls  # skipped while open
-    assert exchange.provider == "b" and exchange.failed_over is False  # b was the first one tried
+    assert exchange.provider == "b" and exchange.failed_over is True  # a fallback stood in for the open pool
     h.clock.now += 31  # cool-down over: one probe goes to a, succeeds, closes the circuit
     _, exchange = await h.complete()
     assert exchange.provider == "a"
