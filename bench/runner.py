@@ -1,0 +1,238 @@
+"""One benchmark run: the fakes, the floor, each outbound HTTP client's gateway, open streams.
+
+Layout on the two cores: the gateway alone on core 0; nginx, the slow upstream, wrk, the probes
+and this process on core 1. Every figure lands in ``self.records`` (one dict per scenario run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import litellm, loadgen, profile, streams
+from bench.procs import Procs, cpu_ms, cpu_split_ms, free_port, wait_http, wait_port
+from bench.scenarios import Scenario, gateway_config
+from bench.upstream import ROOT, start_nginx
+
+_CORES = sorted(os.sched_getaffinity(0))
+GATEWAY_CORE, LOAD_CORE = _CORES[0], _CORES[-1]  # one core only: both share it (figures then mean less)
+
+
+@dataclass
+class Options:
+    scenarios: list[Scenario]
+    clients: list[str]
+    concurrency: list[int]
+    duration: float
+    warmup: float
+    probe_samples: int  # unloaded requests for latency and time to first byte
+    open_streams: int  # 0: skip
+    stream_frames: int
+    stream_delay_ms: float
+    ramp: float
+    profile: bool
+    access_log: bool = True
+    litellm: bool = False
+    work: Path = field(default_factory=lambda: ROOT / "bench" / ".work")
+
+
+def _core_busy_ms(core: int) -> float:
+    """Busy time of one CPU (all processes) from /proc/stat, in ms."""
+    with open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith(f"cpu{core} "):
+                user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, line.split()[1:9])
+                return (user + nice + system + irq + softirq + steal) * 1000 / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class Bench:
+    def __init__(self, options: Options, procs: Procs) -> None:
+        self.o = options
+        self.procs = procs
+        self.records: list[dict[str, Any]] = []
+        self.profiles: list[str] = []
+        self.work = options.work
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.upstream_port = free_port()
+        self.slow_port = free_port() if options.open_streams else None
+        self.nginx = start_nginx(procs, self.work, self.upstream_port, LOAD_CORE)
+        self.slow = None
+        if self.slow_port is not None:
+            argv = [sys.executable, "-m", "bench.slow_upstream", "--port", str(self.slow_port), "--frames",
+                    str(options.stream_frames), "--delay-ms", str(options.stream_delay_ms)]  # fmt: skip
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            self.slow = procs.start(
+                "slow-upstream", argv, core=LOAD_CORE, log=self.work / "slow.log", env=env, cwd=ROOT
+            )
+            wait_port(self.slow_port, self.slow)
+
+    # ---- one load run ----------------------------------------------------------------------
+    def _load(
+        self, scenario: Scenario, port: int, pid: int | None, connections: int, client: str
+    ) -> dict[str, Any]:
+        lua = loadgen.write_lua(scenario, self.work)
+        url = f"http://127.0.0.1:{port}{scenario.path}"
+        split0 = cpu_split_ms(pid) if pid else (0.0, 0.0)
+        nginx0, core0 = cpu_ms(self.nginx.pid), _core_busy_ms(GATEWAY_CORE)
+        result = loadgen.run_wrk(url, lua, connections=connections, seconds=self.o.duration)
+        split1 = cpu_split_ms(pid) if pid else (0.0, 0.0)
+        nginx1, core1 = cpu_ms(self.nginx.pid), _core_busy_ms(GATEWAY_CORE)
+        cpu0, cpu1 = sum(split0), sum(split1)
+        n = max(result.requests, 1)
+        seconds = result.duration_us / 1e6
+        record: dict[str, Any] = {
+            "scenario": scenario.name,
+            "target": "direct" if scenario.direct else ("litellm" if scenario.route else "gateway"),
+            "http_client": client,
+            "stream": scenario.stream,
+            "concurrency": connections,
+            "duration_s": round(seconds, 2),
+            "requests": result.requests,
+            "rps": round(result.rps, 1),
+            "p50_ms": result.p50_us / 1000,
+            "p90_ms": result.p90_us / 1000,
+            "p99_ms": result.p99_us / 1000,
+            "max_ms": result.max_us / 1000,
+            "errors_non2xx": result.status,
+            "errors_socket": result.socket_errors,
+            "upstream_cpu_ms_per_req": round((nginx1 - nginx0) / n, 4),
+        }
+        if pid:
+            gateway = cpu1 - cpu0
+            record["gateway_cpu_ms_per_req"] = round(gateway / n, 4)
+            record["gateway_sys_pct"] = round(100 * (split1[1] - split0[1]) / gateway, 1) if gateway else None
+            record["access_log"] = self.o.access_log
+            record["gateway_cpu_pct"] = round(100 * gateway / 1000 / seconds, 1) if seconds else None
+            # what else ran on the gateway's core meanwhile (other tenants of the machine)
+            record["core0_other_pct"] = round(100 * max(0.0, core1 - core0 - gateway) / 1000 / seconds, 1)
+        return record
+
+    def _check(self, scenario: Scenario, port: int) -> dict[str, Any]:
+        check = loadgen.check_once(port, scenario)
+        ok = check.status == 200 and check.complete
+        if not ok:
+            print(f"bench: CHECK FAILED {scenario.name}: {check}", flush=True)
+        return {"check_ok": ok, "check_status": check.status, "check_frames": check.frames}
+
+    def _run_scenario(self, scenario: Scenario, port: int, pid: int | None, client: str) -> None:
+        check = self._check(scenario, port)
+        extra: dict[str, Any] = {}
+        if self.o.probe_samples:
+            extra = loadgen.probe(port, scenario, self.o.probe_samples)
+        if self.o.warmup:
+            loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                            connections=self.o.concurrency[0], seconds=self.o.warmup)  # fmt: skip
+        for connections in self.o.concurrency:
+            record = self._load(scenario, port, pid, connections, client) | check | extra
+            self.records.append(record)
+            print(_line(record), flush=True)
+        if self.o.profile and pid:
+            self._profile(scenario, port, pid, client)
+
+    def _profile(self, scenario: Scenario, port: int, pid: int, client: str) -> None:
+        py_spy = profile.ensure_py_spy(self.work)
+        seconds = max(3, round(self.o.duration))
+        out = self.work / "profiles" / f"{scenario.name}-{client}.txt"
+        spy = profile.start_record(py_spy, pid, out, seconds)
+        time.sleep(0.3)
+        loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                        connections=self.o.concurrency[0], seconds=seconds + 1)  # fmt: skip
+        spy.communicate(timeout=60)
+        summary = profile.summarize(out)
+        text = profile.render(f"{scenario.name} / {client} (c={self.o.concurrency[0]})", summary)
+        self.profiles.append(text)
+        print(text, flush=True)
+
+    # ---- phases ----------------------------------------------------------------------------
+    def floor(self) -> None:
+        for scenario in self.o.scenarios:
+            if scenario.direct:
+                self._run_scenario(scenario, self.upstream_port, None, "-")
+        if self.o.open_streams:
+            self._open_streams(self.slow_port, "/v1/chat/completions", None, "-")  # type: ignore[arg-type]
+
+    def gateway(self, client: str) -> None:
+        port = free_port()
+        config = gateway_config(
+            self.work / f"gateway-{client}.yaml", port=port, upstream_port=self.upstream_port,
+            slow_port=self.slow_port, http_client=client, max_connections=4096, access_log=self.o.access_log,
+        )  # fmt: skip
+        argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        gateway = self.procs.start(
+            f"gateway-{client}",
+            argv,
+            core=GATEWAY_CORE,
+            log=self.work / f"gateway-{client}.log",
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
+            if self.o.open_streams:  # first, on a fresh process: RSS growth is the streams' own
+                self._open_streams(port, "/openai/v1/chat/completions", gateway.pid, client)
+            for scenario in self.o.scenarios:
+                if not scenario.direct:
+                    self._run_scenario(scenario, port, gateway.pid, client)
+        finally:
+            self.procs.stop(gateway)
+
+    def litellm(self) -> None:
+        """The OpenAI-to-OpenAI scenarios through LiteLLM proxy, for the ratio."""
+        exe = litellm.ensure_litellm(self.work)
+        port = free_port()
+        argv, env = litellm.command(exe, litellm.write_config(self.work, self.upstream_port), port)
+        proc = self.procs.start("litellm", argv, core=GATEWAY_CORE, log=self.work / "litellm.log", env=env)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc, timeout=120)
+            for scenario in self.o.scenarios:
+                if scenario.name in litellm.LITELLM_SCENARIOS:
+                    routed = dataclasses.replace(scenario, route=litellm.LITELLM_PATH)
+                    self._run_scenario(routed, port, proc.pid, "litellm")
+        finally:
+            self.procs.stop(proc)
+
+    def _open_streams(self, port: int, path: str, pid: int | None, client: str) -> None:
+        spy = out = None
+        if self.o.profile and pid:
+            out = self.work / "profiles" / f"open-streams-{client}.txt"
+            seconds = round(self.o.ramp + self.o.stream_frames * self.o.stream_delay_ms / 1000)
+            spy = profile.start_record(profile.ensure_py_spy(self.work), pid, out, max(1, seconds))
+        figures = streams.open_streams(
+            port, path, "slow/bench-model", streams=self.o.open_streams, ramp=self.o.ramp,
+            timeout=self.o.ramp + self.o.stream_frames * self.o.stream_delay_ms / 1000 + 30, watch_pid=pid,
+        )  # fmt: skip
+        record = {
+            "scenario": "open-streams",
+            "target": "gateway" if pid else "direct",
+            "http_client": client,
+            "stream": True,
+            "upstream_frames": self.o.stream_frames,
+            "upstream_delay_ms": self.o.stream_delay_ms,
+            "ramp_s": self.o.ramp,
+        } | figures
+        self.records.append(record)
+        print(_line(record), flush=True)
+        if spy is not None and out is not None:
+            spy.communicate(timeout=60)
+            text = profile.render(f"open-streams / {client}", profile.summarize(out))
+            self.profiles.append(text)
+            print(text, flush=True)
+
+
+def _line(r: dict[str, Any]) -> str:
+    if r["scenario"] == "open-streams":
+        return (f"  {r['scenario']:<26} {r['http_client']:<8} {r['completed']}/{r['streams']} complete, "
+                f"gap p50/p99 {r['gap_p50_ms']}/{r['gap_p99_ms']} ms, "
+                f"first frame p50 {r['first_frame_p50_ms']} ms, "
+                f"RSS +{r['rss_growth_mb_per_1000']} MB/1000")  # fmt: skip
+    cpu = r.get("gateway_cpu_ms_per_req")
+    return (f"  {r['scenario']:<26} {r['http_client']:<8} c={r['concurrency']:<4} {r['rps']:>8.0f} req/s  "
+            f"p50 {r['p50_ms']:.2f}  p99 {r['p99_ms']:.2f} ms  err {r['errors_non2xx'] + r['errors_socket']}"
+            + (f"  cpu {cpu:.3f} ms/req" if cpu is not None else ""))  # fmt: skip
