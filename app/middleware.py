@@ -6,10 +6,10 @@ The id is the client's ``X-Request-ID`` when it sent a sane one, else generated;
 Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-gateway-failover``
 say which target served the response and whether it was not the first one tried.
 
-A client that goes away before its response starts (a non-streaming request waiting on the
-upstream, or a stream not yet peeked) cancels the request at once, and with it the upstream
-call: once the body is read, a watcher owns ``receive()`` and hands the disconnect to whoever
-asks next (Litestar's streaming response listens for it too). It wraps the whole Litestar app,
+A client that goes away before its response ends (a non-streaming request waiting on the
+upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
+it the upstream call: once the body is read, a watcher owns ``receive()``; the disconnect is
+also handed to whoever asks for it next. It wraps the whole Litestar app,
 not a route, so 404s are logged and carry an id as well. For a stream the log line is written
 when the stream ends, with the time to first byte.
 """
@@ -45,7 +45,7 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
 class _Request:
     """One request's state: what was sent, and the disconnect watcher."""
 
-    __slots__ = ("disconnect", "first_byte", "left", "receive", "started", "status", "task", "watcher")
+    __slots__ = ("complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "watcher")
 
     def __init__(self, receive: Any) -> None:
         self.receive = receive
@@ -53,7 +53,8 @@ class _Request:
         self.status = 0
         self.first_byte: float | None = None
         self.started = False  # the response has started
-        self.left = False  # the client went away before the response started: we cancelled
+        self.complete = False  # the response has ended
+        self.left = False  # the client went away before the response ended: we cancelled
         self.disconnect: asyncio.Future[dict[str, Any]] | None = None
         self.watcher: asyncio.Task[None] | None = None
 
@@ -71,7 +72,7 @@ class _Request:
         message = await self.receive()  # after the body only http.disconnect can come
         assert self.disconnect is not None
         self.disconnect.set_result(message)
-        if not self.started and self.task is not None:
+        if not self.complete and self.task is not None:
             self.left = True
             self.task.cancel()
 
@@ -110,8 +111,11 @@ class AccessLogMiddleware:
                         (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
                     )
                 message["headers"] = headers
-            elif request.first_byte is None and message.get("body"):
-                request.first_byte = time.perf_counter()
+            else:
+                if request.first_byte is None and message.get("body"):
+                    request.first_byte = time.perf_counter()
+                if not message.get("more_body", False):
+                    request.complete = True
             await send(message)
 
         request_id = rid.decode()
@@ -131,7 +135,8 @@ class AccessLogMiddleware:
                     request_id=request_id,
                     method=scope["method"],
                     path=scope["path"],
-                    status=CLIENT_CLOSED if request.left or not request.status else request.status,
+                    status=CLIENT_CLOSED if (request.left and not request.started) or not request.status else request.status,
+                    client_left=request.left,
                     duration_ms=round((now - started) * 1000, 2),
                     ttfb_ms=round((request.first_byte - started) * 1000, 2) if request.first_byte else None,
                     **exchange.fields(),

@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ramp", type=float, default=1.0, help="seconds over which open streams start")
     p.add_argument("--no-access-log", action="store_true", help="gateway with server.access_log: false")
     p.add_argument("--litellm", action="store_true", help="also LiteLLM proxy (own venv) on openai-openai*")
+    p.add_argument("--no-bare", dest="bare", action="store_false",
+                   help="skip the bare Litestar + aiohttp proxy (the calibration run)")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
         access_log=not args.no_access_log,
         litellm=args.litellm,
+        bare=args.bare,
     )
     full = not (
         args.quick
@@ -119,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         for client in options.clients:
             print(f"bench: gateway with http_client={client}", flush=True)
             bench.gateway(client)
+        if options.bare:
+            print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
+            bench.bare()
         if options.litellm:
             print("bench: LiteLLM proxy", flush=True)
             bench.litellm()

@@ -102,15 +102,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0, method: str = "GET") -> None:
     """Poll ``url`` until it answers 2xx; fail if ``proc`` exits or ``timeout`` passes."""
+    data = b"{}" if method == "POST" else None
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before serving {url}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=1) as response:
                 if 200 <= response.status < 300:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:

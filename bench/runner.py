@@ -38,6 +38,7 @@ class Options:
     profile: bool
     access_log: bool = True
     litellm: bool = False
+    bare: bool = True
     work: Path = field(default_factory=lambda: ROOT / "bench" / ".work")
 
 
@@ -88,7 +89,7 @@ class Bench:
         seconds = result.duration_us / 1e6
         record: dict[str, Any] = {
             "scenario": scenario.name,
-            "target": "direct" if scenario.direct else ("litellm" if scenario.route else "gateway"),
+            "target": "direct" if scenario.direct else (client if scenario.route else "gateway"),
             "http_client": client,
             "stream": scenario.stream,
             "concurrency": connections,
@@ -182,6 +183,21 @@ class Bench:
                     self._run_scenario(scenario, port, gateway.pid, client)
         finally:
             self.procs.stop(gateway)
+
+    def bare(self) -> None:
+        """The OpenAI-to-OpenAI scenarios through a bare Litestar + aiohttp proxy (calibration)."""
+        port = free_port()
+        argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "bench.bare_proxy", str(port),
+                f"http://127.0.0.1:{self.upstream_port}"]
+        proc = self.procs.start("bare", argv, core=GATEWAY_CORE, log=self.work / "bare.log", cwd=ROOT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/json/v1/chat/completions", proc, method="POST")
+            for scenario in self.o.scenarios:
+                if scenario.name in litellm.LITELLM_SCENARIOS:
+                    route = ("/sse" if scenario.stream else "/json") + "/v1/chat/completions"
+                    self._run_scenario(dataclasses.replace(scenario, route=route), port, proc.pid, "bare")
+        finally:
+            self.procs.stop(proc)
 
     def litellm(self) -> None:
         """The OpenAI-to-OpenAI scenarios through LiteLLM proxy, for the ratio."""
