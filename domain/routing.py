@@ -151,6 +151,9 @@ def attempt_order(
     One pool target is drawn by weight, then the rest of the pool by descending weight, then
     the fallbacks in config order. A (provider, model) pair is tried once.
     """
+    if len(route.targets) == 1 and not route.fallbacks:  # the common case, on every request
+        target = route.targets[0]
+        return ([target], []) if available(target.provider) else ([], [target])
     pool = [t for t in route.targets if available(t.provider)]
     skipped = [t for t in route.targets if t not in pool]
     ordered: list[Target] = []

@@ -18,7 +18,7 @@ from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
 from adapters.outbound.openai.stream import parse_stream
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse
+from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
 from domain.tokens import estimate_tokens
 
 
@@ -51,7 +51,9 @@ class OpenAIProvider:
         answer = await self._http.post(self._url, self._headers, body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
-        return parse_response(answer.body)
+        # An OpenAI client gets this body as it is: read only what routing and logging need.
+        native = request.native
+        return parse_response(answer.body, content=native is UNSET or native.protocol != "openai")
 
     async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
         self._check_key()

@@ -9,7 +9,7 @@ import msgspec
 import structlog
 
 from adapters.outbound.openai.errors import error_object, kind_of
-from adapters.protocols.openai.response import ChatCompletion, Message, ToolCall
+from adapters.protocols.openai.response import ChatCompletion, ChatCompletionHead, Message, ToolCall
 from adapters.protocols.openai.response import Usage as WireUsage
 from domain.errors import ErrorKind, GatewayError
 from domain.ir.arguments import tool_input as _tool_input
@@ -28,6 +28,7 @@ from domain.ir import (
 log = structlog.get_logger(__name__)
 
 _decoder = msgspec.json.Decoder(ChatCompletion)
+_head_decoder = msgspec.json.Decoder(ChatCompletionHead)
 
 STOP_REASONS: dict[str, StopReason] = {
     "stop": "end_turn",
@@ -107,6 +108,20 @@ def usage_of(wire: WireUsage | None | Any) -> Usage:
     )
 
 
+def _relayed(body: bytes) -> ChatResponse:
+    try:
+        head = _head_decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise GatewayError(ErrorKind.PROTOCOL, f"Upstream sent an unreadable chat.completion: {exc}") from None
+    if not head.choices and head.error:
+        error = error_object(head.error, "upstream")
+        raise GatewayError(kind_of(error), error.message or "Upstream reported an error.")
+    return ChatResponse(
+        id=head.id, model=head.model, content=[], usage=usage_of(head.usage), created=head.created,
+        native=NativeResponse(protocol="openai", body=body),
+    )
+
+
 def _tool_block(call: ToolCall) -> ToolUseBlock:
     function = call.function or None
     return ToolUseBlock(
@@ -116,9 +131,15 @@ def _tool_block(call: ToolCall) -> ToolUseBlock:
     )
 
 
-def parse_response(body: bytes) -> ChatResponse:
+def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
     """Parse an upstream chat.completion; only ``choices[0]`` becomes IR content (``n > 1``
-    reaches OpenAI clients through the native body)."""
+    reaches OpenAI clients through the native body).
+
+    ``content=False``: the body will be relayed as it is (an OpenAI client on an OpenAI
+    upstream), so only what routing and logging need is read (id, model, usage, an error).
+    """
+    if not content:
+        return _relayed(body)
     try:
         wire = _decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -102,6 +102,18 @@ class ChatCompletion(Wire):
     error: ErrorObject | str | None | UnsetType = UNSET
 
 
+class ChatCompletionHead(Wire):
+    """Decoding only: what the gateway needs of a completion it relays untouched (ids, usage,
+    an error body); ``choices`` stay raw bytes, never parsed."""
+
+    id: str = ""
+    created: int | UnsetType = UNSET
+    model: str = ""
+    choices: list[msgspec.Raw] = []
+    usage: Usage | None | UnsetType = UNSET
+    error: ErrorObject | str | None | UnsetType = UNSET
+
+
 class ChatCompletionChunk(Wire):
     id: str = ""
     object: str | UnsetType = UNSET

@@ -199,3 +199,19 @@ def test_a_200_carrying_an_error_body_is_an_error() -> None:
     with pytest.raises(GatewayError) as caught:
         parse_response(body)
     assert (caught.value.kind, caught.value.message) == (ErrorKind.RATE_LIMITED, "Rate limit reached")
+
+
+def test_a_relayed_completion_reads_only_ids_usage_and_errors() -> None:
+    """An OpenAI client gets the upstream body as it is: no IR content is built for it."""
+    from adapters.outbound.openai.response import parse_response as parse
+
+    body = fixture_bytes("openai/chat_tool_calls_parallel.json")
+    light, full = parse(body, content=False), parse(body)
+    assert light.content == [] and light.native == full.native
+    assert (light.id, light.model, light.usage, light.created) == (full.id, full.model, full.usage, full.created)
+
+
+def test_a_relayed_completion_that_is_an_error_body_still_raises() -> None:
+    body = b'{"error": {"message": "model overloaded", "type": "server_error", "code": 503}}'
+    with pytest.raises(GatewayError):
+        parse_response(body, content=False)
