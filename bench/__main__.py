@@ -13,8 +13,10 @@ import argparse
 import fnmatch
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import report
 from bench.procs import Procs, install_signal_handlers
@@ -40,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--litellm", action="store_true", help="also LiteLLM proxy (own venv) on openai-openai*")
     p.add_argument("--no-bare", dest="bare", action="store_false",
                    help="skip the bare Litestar + aiohttp proxy (the calibration run)")
+    p.add_argument("--compare", action="append", metavar="REV", default=[],
+                   help="also run the gateway of git revision REV (a worktree), side by side (repeatable)")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
@@ -55,6 +59,18 @@ def _select(patterns: list[str] | None) -> tuple[list, bool]:
     floors = {s.floor for s in chosen if not s.direct}  # the floors the chosen ones compare with
     chosen = [s for s in scenarios if s in chosen or s.name in floors]
     return chosen, any(fnmatch.fnmatch("open-streams", p) for p in patterns)
+
+
+def worktree(rev: str) -> Path:
+    """A detached checkout of ``rev`` under bench/.work/ (made once, reused)."""
+    root = Path(__file__).resolve().parent.parent
+    short = subprocess.run(["git", "rev-parse", "--short", rev], cwd=root, check=True,
+                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    path = root / "bench" / ".work" / f"rev-{short}"
+    if not path.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), short], cwd=root, check=True,
+                       capture_output=True)  # fmt: skip
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     started = time.monotonic()
+    baselines = [(rev, worktree(rev)) for rev in args.compare]
     procs = Procs()
     bench: Bench | None = None
     try:
@@ -122,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         for client in options.clients:
             print(f"bench: gateway with http_client={client}", flush=True)
             bench.gateway(client)
+            for rev, root in baselines:
+                print(f"bench: gateway of {rev} with http_client={client}", flush=True)
+                bench.gateway(client, root=root, label=rev)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
             bench.bare()

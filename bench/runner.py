@@ -158,22 +158,27 @@ class Bench:
         if self.o.open_streams:
             self._open_streams(self.slow_port, "/v1/chat/completions", None, "-")  # type: ignore[arg-type]
 
-    def gateway(self, client: str) -> None:
+    def gateway(self, client: str, *, root: Path = ROOT, label: str = "") -> None:
+        """One gateway worker; ``root``: another checkout of the project (``--compare REV``),
+        run with this checkout's venv and recorded under ``label`` (its revision)."""
         port = free_port()
+        name = f"gateway-{client}{'-' + label if label else ''}"
         config = gateway_config(
-            self.work / f"gateway-{client}.yaml", port=port, upstream_port=self.upstream_port,
+            self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port,
             slow_port=self.slow_port, http_client=client, max_connections=4096, access_log=self.o.access_log,
         )  # fmt: skip
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        env["PYTHONPATH"] = str(root)  # that checkout's packages before the editable install's
         gateway = self.procs.start(
-            f"gateway-{client}",
+            name,
             argv,
             core=GATEWAY_CORE,
-            log=self.work / f"gateway-{client}.log",
+            log=self.work / f"{name}.log",
             env=env,
-            cwd=ROOT,
+            cwd=root,
         )
+        client = f"{client}@{label}" if label else client
         try:
             wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
             if self.o.open_streams:  # first, on a fresh process: RSS growth is the streams' own
