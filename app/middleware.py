@@ -9,7 +9,9 @@ say which target served the response and whether it was not the first one tried.
 A client that goes away before its response ends (a non-streaming request waiting on the
 upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
 it the upstream call: once the body is read, a watcher owns ``receive()``; the disconnect is
-also handed to whoever asks for it next. It wraps the whole Litestar app,
+also handed to whoever asks for it next. The watcher task starts only when a response has not
+ended ``WATCH_AFTER`` seconds after its body was read (a timer is all a quick request pays
+for); from then on a disconnect is acted on at once. It wraps the whole Litestar app,
 not a route, so 404s are logged and carry an id as well. For a stream the log line is written
 when the stream ends, with the time to first byte.
 """
@@ -33,6 +35,7 @@ _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _REQUEST_ID = b"x-request-id"
 _ANTHROPIC_REQUEST_ID = b"request-id"  # what the Anthropic SDK reads into ``_request_id``
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection first"
+WATCH_AFTER = 0.05  # seconds
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -45,7 +48,9 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
 class _Request:
     """One request's state: what was sent, and the disconnect watcher."""
 
-    __slots__ = ("complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "watcher")
+    __slots__ = (
+        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer", "watcher",
+    )  # fmt: skip
 
     def __init__(self, receive: Any) -> None:
         self.receive = receive
@@ -56,6 +61,7 @@ class _Request:
         self.complete = False  # the response has ended
         self.left = False  # the client went away before the response ended: we cancelled
         self.disconnect: asyncio.Future[dict[str, Any]] | None = None
+        self.timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None
 
     async def app_receive(self) -> dict[str, Any]:
@@ -65,8 +71,13 @@ class _Request:
         if message["type"] == "http.request" and not message.get("more_body", False):
             loop = asyncio.get_running_loop()
             self.disconnect = loop.create_future()
-            self.watcher = loop.create_task(self._watch())
+            self.timer = loop.call_later(WATCH_AFTER, self._start_watching)
         return message
+
+    def _start_watching(self) -> None:
+        self.timer = None
+        if not self.complete:
+            self.watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
         message = await self.receive()  # after the body only http.disconnect can come
@@ -77,6 +88,8 @@ class _Request:
             self.task.cancel()
 
     def stop_watching(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if self.watcher is not None and not self.watcher.done():
             self.watcher.cancel()
 

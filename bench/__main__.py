@@ -43,7 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-bare", dest="bare", action="store_false",
                    help="skip the bare Litestar + aiohttp proxy (the calibration run)")
     p.add_argument("--compare", action="append", metavar="REV", default=[],
-                   help="also run the gateway of git revision REV (a worktree), side by side (repeatable)")
+                   help="compare with the gateway of git revision REV (a worktree): all up at once, runs "
+                        "interleaved, medians reported (repeatable)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved runs per gateway with --compare")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
@@ -137,11 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: commit {meta['commit']}, floor (direct to nginx)", flush=True)
         bench.floor()
         for client in options.clients:
+            if baselines:
+                revs = ", ".join(rev for rev, _ in baselines)
+                print(f"bench: HEAD against {revs}, http_client={client}, runs interleaved", flush=True)
+                bench.compare(client, baselines, args.rounds)
+                continue
             print(f"bench: gateway with http_client={client}", flush=True)
             bench.gateway(client)
-            for rev, root in baselines:
-                print(f"bench: gateway of {rev} with http_client={client}", flush=True)
-                bench.gateway(client, root=root, label=rev)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
             bench.bare()

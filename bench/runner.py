@@ -158,27 +158,16 @@ class Bench:
         if self.o.open_streams:
             self._open_streams(self.slow_port, "/v1/chat/completions", None, "-")  # type: ignore[arg-type]
 
-    def gateway(self, client: str, *, root: Path = ROOT, label: str = "") -> None:
-        """One gateway worker; ``root``: another checkout of the project (``--compare REV``),
-        run with this checkout's venv and recorded under ``label`` (its revision)."""
+    def gateway(self, client: str) -> None:
         port = free_port()
-        name = f"gateway-{client}{'-' + label if label else ''}"
+        name = f"gateway-{client}"
         config = gateway_config(
             self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port,
             slow_port=self.slow_port, http_client=client, max_connections=4096, access_log=self.o.access_log,
         )  # fmt: skip
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-        env["PYTHONPATH"] = str(root)  # that checkout's packages before the editable install's
-        gateway = self.procs.start(
-            name,
-            argv,
-            core=GATEWAY_CORE,
-            log=self.work / f"{name}.log",
-            env=env,
-            cwd=root,
-        )
-        client = f"{client}@{label}" if label else client
+        gateway = self.procs.start(name, argv, core=GATEWAY_CORE, log=self.work / f"{name}.log", env=env, cwd=ROOT)
         try:
             wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
             if self.o.open_streams:  # first, on a fresh process: RSS growth is the streams' own
@@ -188,6 +177,47 @@ class Bench:
                     self._run_scenario(scenario, port, gateway.pid, client)
         finally:
             self.procs.stop(gateway)
+
+    def compare(self, client: str, baselines: list[tuple[str, Path]], rounds: int) -> None:
+        """This checkout's gateway and each baseline's, all up at once, their runs interleaved
+        (A B C, A B C, ...) per scenario; the median of ``rounds`` runs is reported. Noise on a
+        shared machine then falls on every revision alike."""
+        gateways: list[tuple[str, int, Any]] = []
+        try:
+            for label, root in [("HEAD", ROOT), *baselines]:
+                port = free_port()
+                name = f"gateway-{client}-{label}"
+                config = gateway_config(
+                    self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=None,
+                    http_client=client, max_connections=4096, access_log=self.o.access_log,
+                )  # fmt: skip
+                env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+                env["PYTHONPATH"] = str(root)
+                argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
+                proc = self.procs.start(name, argv, core=GATEWAY_CORE, log=self.work / f"{name}.log", env=env, cwd=root)
+                wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+                gateways.append((label, port, proc))
+            connections = self.o.concurrency[0]
+            for scenario in self.o.scenarios:
+                if scenario.direct:
+                    continue
+                runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in gateways}
+                for label, port, _ in gateways:  # warm each one up
+                    loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                                    connections=connections, seconds=self.o.warmup)  # fmt: skip
+                for _ in range(rounds):
+                    for label, port, proc in gateways:
+                        runs[label].append(self._load(scenario, port, proc.pid, connections, f"{client}@{label}"))
+                for label, records in runs.items():
+                    records.sort(key=lambda r: r["gateway_cpu_ms_per_req"])
+                    median = dict(records[len(records) // 2])
+                    median["rounds"] = rounds
+                    median["cpu_ms_per_req_runs"] = [r["gateway_cpu_ms_per_req"] for r in records]
+                    self.records.append(median)
+                    print(_line(median) + f"  (median of {rounds})", flush=True)
+        finally:
+            for _, _, proc in gateways:
+                self.procs.stop(proc)
 
     def bare(self) -> None:
         """The OpenAI-to-OpenAI scenarios through a bare Litestar + aiohttp proxy (calibration)."""
