@@ -67,6 +67,7 @@ def build_mounts(
                 routing_table(config, app), chat_providers, breakers=breakers, policies=policies, observer=observer
             ),
             models=model_listing(app),
+            max_body_bytes=config.server.max_body_bytes,
         )
         for app in config.apps
     ]

@@ -22,6 +22,7 @@ class Mount:
     # The /v1/models listing: config seeds (protocol-shaped dicts) plus routed aliases
     # ({"id": ...}); the frontdoor fills its protocol's required fields where missing.
     models: tuple[dict[str, Any], ...] = field(default=())
+    max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are refused with 413
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,30 +1,72 @@
-"""Per-request context shared by every frontdoor: the exchange record and the body reader."""
+"""Per-request plumbing shared by every frontdoor's hot routes, on raw ASGI.
+
+The chat routes are Litestar ``asgi`` route handlers: Litestar routes them and renders their
+exceptions with the router's exception handlers (so every error keeps its protocol's shape),
+but builds no ``Request``/``Response`` objects for them. These helpers are what those objects
+would have done: read a bounded body, answer bytes, find the request's exchange record.
+"""
 
 from __future__ import annotations
 
-from litestar import Request
-from litestar.exceptions import HTTPException
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from litestar.exceptions import MethodNotAllowedException
 
 from domain.errors import ErrorKind, GatewayError
 from domain.exchange import Exchange
 
 EXCHANGE_KEY = "exchange"
+JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-def exchange_of(request: Request, app: str, frontdoor: str) -> Exchange:
+def exchange_in(scope: Mapping[str, Any], app: str, frontdoor: str) -> Exchange:
     """The request's exchange record (created by the access-log middleware), labelled."""
-    exchange = request.scope["state"].get(EXCHANGE_KEY)
-    if exchange is None:  # handler called without the middleware (unit tests)
-        exchange = request.scope["state"][EXCHANGE_KEY] = Exchange()
+    state = scope.get("state")
+    if state is None:  # called without the middleware (unit tests)
+        state = scope["state"] = {}  # type: ignore[index]
+    exchange = state.get(EXCHANGE_KEY)
+    if exchange is None:
+        exchange = state[EXCHANGE_KEY] = Exchange()
     exchange.app, exchange.frontdoor = app, frontdoor
     return exchange
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw body; an oversized one is a ``REQUEST_TOO_LARGE`` error in domain terms."""
-    try:
-        return await request.body()
-    except HTTPException as exc:
-        if exc.status_code == 413:
-            raise GatewayError(ErrorKind.REQUEST_TOO_LARGE, "Request body is too large.") from None
-        raise GatewayError(ErrorKind.INVALID_REQUEST, exc.detail) from None
+def require_post(scope: Mapping[str, Any]) -> None:
+    if scope["method"] != "POST":
+        raise MethodNotAllowedException(detail=f"{scope['method']} is not allowed; use POST.")
+
+
+async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes:
+    """The whole request body; over ``limit`` bytes it is ``REQUEST_TOO_LARGE`` (checked on the
+    announced length first, then on what actually arrives)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise GatewayError(ErrorKind.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+            break
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(ErrorKind.INVALID_REQUEST, "The client went away before sending its request body.")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise GatewayError(ErrorKind.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def header_values(scope: Mapping[str, Any], names: Iterable[bytes]) -> dict[str, str]:
+    """The request headers among ``names`` (lower-case), as text."""
+    wanted = set(names)
+    return {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
+
+
+async def send_body(send: Any, body: bytes, status: int = 200, headers: list[tuple[bytes, bytes]] = JSON_HEADERS) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,5 +1,5 @@
-"""The SSE response every frontdoor streams with: coalesced writes, and an iterator that is
-always closed, so the upstream request closes with it.
+"""Server-sent events to the client: coalesced writes, and an iterator that is always closed, so
+the upstream request closes with it.
 
 Writes are coalesced: the frames the encoders produce from one upstream read (the pipeline runs
 through them without waiting) go to the client in one ``send``, flushed as soon as the pipeline
@@ -9,20 +9,20 @@ buffer keeps backpressure: a slow client slows the relay down (and so the upstre
 
 The iterator is closed (shielded) as soon as sending stops, for whatever reason. A client that
 disconnects is noticed by the outermost layer (``app/middleware.py``), which cancels the
-request; this response does not listen for it itself.
+request; nothing here listens for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
-from litestar.response import Stream
-from litestar.response.streaming import ASGIStreamingResponse
-
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 MAX_PENDING = 256  # frames buffered for a slow client before the relay waits for it
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
 
@@ -73,36 +73,19 @@ class _CoalescingWriter:
         self._task.cancel()
 
 
-class _CoalescingStreamingResponse(ASGIStreamingResponse):
-    __slots__ = ()
-
-    async def send_body(self, send: Any, receive: Any) -> None:
+async def send_sse(send: Any, chunks: AsyncIterator[bytes]) -> None:
+    """A 200 ``text/event-stream`` response relaying ``chunks`` (complete SSE frames) as they
+    come; ``chunks`` is closed however the response ends."""
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         writer = _CoalescingWriter(send)
         try:
-            async for chunk in self.iterator:
-                await writer.write(chunk if isinstance(chunk, bytes) else chunk.encode(self.encoding))
+            async for chunk in chunks:
+                await writer.write(chunk)
             await writer.close()
         finally:
             writer.cancel()
-            aclose = getattr(self.iterator, "aclose", None)
-            if aclose is not None:
-                with anyio.CancelScope(shield=True):
-                    await aclose()
-
-
-class SSEStream(Stream):
-    __slots__ = ()
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIStreamingResponse:
-        response = super().to_asgi_response(*args, **kwargs)
-        response.__class__ = _CoalescingStreamingResponse
-        return response
-
-
-def sse_response(chunks: AsyncIterator[bytes], headers: Mapping[str, str] | None = None) -> SSEStream:
-    """A 200 ``text/event-stream`` response relaying ``chunks`` as they come."""
-    return SSEStream(
-        chunks,
-        media_type="text/event-stream",
-        headers={**SSE_HEADERS, **(headers or {})},
-    )
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await asyncio.shield(aclose())

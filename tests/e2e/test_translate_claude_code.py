@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
 import pytest
 
 from tests.e2e.conftest import Gateway

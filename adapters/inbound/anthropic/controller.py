@@ -16,17 +16,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get
+from litestar.handlers import asgi
+from litestar.types import Receive, Scope, Send
 
 from adapters.inbound import Mount
 from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.inbound.anthropic.errors import error_response
 from adapters.inbound.anthropic.stream import encode_stream
-from adapters.inbound.context import exchange_of, read_body
+from adapters.inbound.context import exchange_in, header_values, read_body, require_post, send_body
 from adapters.inbound.handlers import exception_handlers
-from adapters.inbound.streaming import sse_response
+from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError, invalid_request
+
+# Client headers an Anthropic upstream must see unchanged (Claude Code's gateway contract).
+_PASSTHROUGH = (b"anthropic-version", b"anthropic-beta")
 
 _encode = msgspec.json.Encoder().encode
 _EPOCH = "1970-01-01T00:00:00Z"
@@ -84,25 +89,28 @@ def build_router(mount: Mount) -> Router:
     models = [_model_entry(seed) for seed in mount.models]
     by_id = {entry["id"]: _encode(entry) for entry in models}
 
-    @post("/v1/messages", status_code=200)
-    async def messages(request: Request) -> Response:
-        body = await read_body(request)
-        ir = to_ir(body, request.headers)
-        exchange = exchange_of(request, mount.name, "anthropic")
+    @asgi("/v1/messages", is_mount=False, copy_scope=False)
+    async def messages(scope: Scope, receive: Receive, send: Send) -> None:
+        require_post(scope)
+        body = await read_body(scope, receive, mount.max_body_bytes)
+        ir = to_ir(body, header_values(scope, _PASSTHROUGH))
+        exchange = exchange_in(scope, mount.name, "anthropic")
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)
-            return sse_response(encode_stream(events, ir, exchange))
+            await send_sse(send, encode_stream(events, ir, exchange))
+            return
         response = await service.complete(ir, exchange)
-        return Response(from_ir(response, exchange), media_type=_JSON)
+        await send_body(send, from_ir(response, exchange))
 
-    @post("/v1/messages/count_tokens", status_code=200)
-    async def count_tokens(request: Request) -> Response[bytes]:
-        body = await read_body(request)
-        ir = count_tokens_to_ir(body, request.headers)
-        exchange = exchange_of(request, mount.name, "anthropic")
+    @asgi("/v1/messages/count_tokens", is_mount=False, copy_scope=False)
+    async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
+        require_post(scope)
+        body = await read_body(scope, receive, mount.max_body_bytes)
+        ir = count_tokens_to_ir(body, header_values(scope, _PASSTHROUGH))
+        exchange = exchange_in(scope, mount.name, "anthropic")
         count = await service.count_tokens(ir, exchange)
-        return Response(_encode({"input_tokens": count}), media_type=_JSON)
+        await send_body(send, _encode({"input_tokens": count}))
 
     @get("/v1/models")
     async def list_models(request: Request) -> Response[bytes]:

@@ -1,8 +1,8 @@
 """The OpenAI frontdoor's routes: chat completions and the model listing.
 
-Handlers take only the raw ``Request`` and answer bytes: the body is decoded by ``to_ir`` (so
-malformed input gets OpenAI's error shape), and nothing is left for Litestar to validate,
-serialise or inject per request.
+The chat route is a raw ASGI route handler (the hot path: Litestar routes it and renders its
+errors, but builds no request or response objects); the body is decoded by ``to_ir``, so
+malformed input gets OpenAI's error shape. The listings are ordinary handlers.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get
+from litestar.handlers import asgi
+from litestar.types import Receive, Scope, Send
 
 from adapters.inbound import Mount
-from adapters.inbound.context import exchange_of, read_body
+from adapters.inbound.context import exchange_in, read_body, require_post, send_body
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.openai.decode import to_ir
 from adapters.inbound.openai.encode import from_ir
 from adapters.inbound.openai.errors import error_response
 from adapters.inbound.openai.stream import encode_stream
-from adapters.inbound.streaming import sse_response
+from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError
 
 _encode = msgspec.json.Encoder().encode
@@ -48,17 +50,18 @@ def build_router(mount: Mount) -> Router:
     by_id = {entry["id"]: _encode(entry) for entry in entries}
     service = mount.service
 
-    @post("/v1/chat/completions", status_code=200)
-    async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes]:
-        body = await read_body(request)
-        ir = to_ir(body)
-        exchange = exchange_of(request, mount.name, "openai")
+    @asgi("/v1/chat/completions", is_mount=False, copy_scope=False)
+    async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+        require_post(scope)
+        ir = to_ir(await read_body(scope, receive, mount.max_body_bytes))
+        exchange = exchange_in(scope, mount.name, "openai")
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)
-            return sse_response(encode_stream(events, ir, exchange))  # type: ignore[return-value]
+            await send_sse(send, encode_stream(events, ir, exchange))
+            return
         response = await service.complete(ir, exchange)
-        return Response(from_ir(response, exchange), media_type=JSON)
+        await send_body(send, from_ir(response, exchange))
 
     @get("/v1/models")
     async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
