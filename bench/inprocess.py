@@ -1,0 +1,116 @@
+"""The gateway's own layers per request, in-process: the steadiest figure on a shared machine.
+
+The ASGI app (access-log layer, Litestar, frontdoor, service, provider, codecs) is driven
+directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no aiohttp. So
+this is the CPU that routing, translation, resilience and logging add to every request, and it
+varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures this checkout or
+another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per
+request, the minimum of 5 rounds of 3,000 requests, for a same-protocol and a translated path
+of each frontdoor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE
+sys.path.insert(0, str(ROOT))
+
+CONFIG = """
+server: {access_log: true}
+apps:
+  - {name: o, frontdoor: openai, path: /openai}
+  - {name: a, frontdoor: anthropic, path: /anthropic}
+providers:
+  - {name: oa, type: openai, api_key: k, base_url: "http://x/v1"}
+  - {name: an, type: anthropic, api_key: k, base_url: "http://y"}
+routing:
+  rules: [{model_prefix: claude, provider: an}]
+  default_provider: oa
+"""
+PATHS = [
+    ("openai-openai", "/openai/v1/chat/completions", b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'),
+    ("openai-anthropic", "/openai/v1/chat/completions", b'{"model":"claude-3","messages":[{"role":"user","content":"Hello!"}]}'),
+    ("anthropic-anthropic", "/anthropic/v1/messages", b'{"model":"claude-3","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
+    ("anthropic-openai", "/anthropic/v1/messages", b'{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
+]
+
+
+def build() -> object:
+    from adapters.outbound.http import UpstreamResponse
+    from app.asgi import create_app
+    from app.middleware import AccessLogMiddleware
+    from infrastructure.config.loader import parse_config
+    from infrastructure.container import Container
+    from infrastructure.http import HttpPool
+
+    fixtures = HERE / "tests" / "fixtures"
+
+    class FakeHttp:
+        def __init__(self, body: bytes) -> None:
+            self.body = body
+
+        async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:
+            return UpstreamResponse(200, {}, self.body)
+
+        async def aclose(self) -> None:
+            pass
+
+    loaded = parse_config(CONFIG, source="bench", env={})
+    container = Container(loaded=loaded)
+    pool = HttpPool({"oa": FakeHttp((fixtures / "openai/chat_text.json").read_bytes()),
+                     "an": FakeHttp((fixtures / "anthropic/message_text.json").read_bytes())})  # fmt: skip
+    container.http_pool.override(pool)
+    return AccessLogMiddleware(create_app(loaded, container))
+
+
+async def call(app: object, path: str, body: bytes) -> None:
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080), "state": {}}  # fmt: skip
+    await app(scope, receive, send)  # type: ignore[operator]
+    assert sent[0]["status"] == 200, sent
+
+
+async def main() -> None:
+    app = build()
+    for name, path, body in PATHS:
+        for _ in range(500):
+            await call(app, path, body)
+        rounds = []
+        for _ in range(5):
+            started = time.process_time()
+            for _ in range(3000):
+                await call(app, path, body)
+            rounds.append((time.process_time() - started) / 3000 * 1e6)
+        print(f"{name:22s} {min(rounds):6.1f} us/request", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    from infrastructure.logging import configure_logging
+
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log goes nowhere
+    configure_logging("info")
+    import uvloop
+
+    uvloop.install()
+    asyncio.run(main())
