@@ -24,6 +24,7 @@ class Exchange:
         "output_tokens",
         "provider",
         "stream",
+        "stream_error",
         "upstream_model",
         "upstream_protocol",
     )
@@ -40,6 +41,7 @@ class Exchange:
         # One entry per upstream attempt: provider, model, result ("ok" or an error kind), ms.
         self.attempts: list[dict[str, object]] = []
         self.failed_over = False  # served (or last tried) by a target other than the first
+        self.stream_error: str | None = None  # the error kind a stream ended with after its first byte
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
 
@@ -60,6 +62,7 @@ class Exchange:
             "alias": self.alias,
             "attempts": self.attempts,
             "failed_over": self.failed_over,
+            "stream_error": self.stream_error,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
         }

@@ -22,6 +22,9 @@ class ChatProvider(_Protocol):
 
     name: str
     protocol: Protocol
+    # True when count_tokens is a local estimate that never reaches the upstream: such a count
+    # says nothing about the provider's health, so it bypasses retries and circuit breakers.
+    counts_locally: bool
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse: ...
 
@@ -39,6 +42,10 @@ class ResilienceObserver(_Protocol):
 
     def circuit_changed(self, provider: str, state: str) -> None: ...
 
+    def stream_failed(
+        self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None
+    ) -> None: ...
+
 
 class NullObserver:
     def attempt_failed(
@@ -50,4 +57,9 @@ class NullObserver:
         pass
 
     def circuit_changed(self, provider: str, state: str) -> None:
+        pass
+
+    def stream_failed(
+        self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None
+    ) -> None:
         pass

@@ -9,13 +9,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import RETRYABLE, ErrorKind, GatewayError
 
-# Worth another attempt (the same target again, then the next one): connection errors,
-# timeouts, 429, 408, 5xx and overloads. Never other 4xx: the request itself is wrong.
-RETRYABLE = frozenset(
-    {ErrorKind.RATE_LIMITED, ErrorKind.OVERLOADED, ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE, ErrorKind.UPSTREAM}
-)
+# RETRYABLE (from domain.errors) is worth another attempt, on the same target then the next:
+# connection errors, timeouts, 429, 408, 5xx and overloads. Never other 4xx.
 # Worth the next target but not the same one again: the provider cannot serve at all
 # (e.g. its key is not configured).
 FAILOVER_ONLY = frozenset({ErrorKind.CONFIGURATION})
@@ -49,8 +46,9 @@ class RetryPolicy:
 @dataclass(frozen=True, slots=True)
 class ProviderPolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    first_byte: float = 300.0  # seconds until the response (or a stream's first event)
+    first_byte: float = 300.0  # seconds until a stream's first event
     idle: float = 60.0  # seconds allowed between two stream events
+    total: float = 600.0  # seconds for a whole non-streaming request
 
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"

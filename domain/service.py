@@ -23,7 +23,8 @@ from domain.errors import ErrorKind, GatewayError
 from domain.exchange import Exchange
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, MessageDelta, MessageStart, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
-from domain.resilience import Breakers, CircuitBreaker, ProviderPolicy, should_fail_over
+from domain.errors import RETRYABLE
+from domain.resilience import FAILOVER_ONLY, Breakers, CircuitBreaker, ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, resolve
 from domain.routing import attempt_order as _attempt_order
 
@@ -60,7 +61,7 @@ class ChatService:
 
     async def complete(self, request: ChatRequest, exchange: Exchange) -> ChatResponse:
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
-            async with _first_byte(provider, policy):
+            async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
         response, _, _ = await self._run(request, exchange, call)
@@ -75,7 +76,7 @@ class ChatService:
         ) -> tuple[AnyEvent, AsyncIterator[AnyEvent]]:
             events = provider.stream(request, model)
             try:
-                async with _first_byte(provider, policy):
+                async with _deadline(provider, policy.first_byte):
                     first = await anext(events)
             except StopAsyncIteration:
                 await events.aclose()  # type: ignore[attr-defined]
@@ -91,11 +92,22 @@ class ChatService:
             return first, events
 
         (first, events), breaker, policy = await self._run(request, exchange, call)
-        return _relay(first, events, exchange, breaker, policy.idle)
+        return _relay(first, events, exchange, breaker, policy.idle, self._observer)
 
     async def count_tokens(self, request: ChatRequest, exchange: Exchange) -> int:
+        route = self.route(request.model)
+        target = route.targets[0]
+        provider = self._providers.get(target.provider)
+        if provider is not None and provider.counts_locally:
+            # A local estimate never reaches the upstream: no retries, and no verdict on the
+            # provider's circuit (it must neither close an open one nor be refused by it).
+            model = target.model or request.model
+            exchange.model, exchange.alias = request.model, route.alias
+            exchange.provider, exchange.upstream_model, exchange.upstream_protocol = provider.name, model, provider.protocol
+            return await provider.count_tokens(request, model)
+
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> int:
-            async with _first_byte(provider, policy):
+            async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
         count, _, _ = await self._run(request, exchange, call)
@@ -152,7 +164,10 @@ class ChatService:
                 if not should_fail_over(error):
                     breaker.success()  # the provider answered; the request itself was refused
                     raise error
-                breaker.failure()
+                if error.kind in FAILOVER_ONLY:
+                    breaker.abandon()  # e.g. an unset key: says nothing of the upstream's health
+                else:
+                    breaker.failure()
                 delay = policy.retry.delay(attempt, error, self._rng)
                 self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
                 if delay is None:
@@ -174,15 +189,16 @@ def _record(exchange: Exchange, provider: str, model: str, result: str, started:
     exchange.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
 
 
-class _first_byte:
-    """``asyncio.timeout`` for the provider's first answer, raised as a TIMEOUT GatewayError."""
+class _deadline:
+    """``asyncio.timeout`` for a provider's answer (a stream's first event, or a whole
+    non-streaming response), raised as a TIMEOUT GatewayError."""
 
     __slots__ = ("_provider", "_seconds", "_timeout")
 
-    def __init__(self, provider: ChatProvider, policy: ProviderPolicy) -> None:
+    def __init__(self, provider: ChatProvider, seconds: float) -> None:
         self._provider = provider
-        self._seconds = policy.first_byte
-        self._timeout = asyncio.timeout(policy.first_byte)
+        self._seconds = seconds
+        self._timeout = asyncio.timeout(seconds)
 
     async def __aenter__(self) -> None:
         await self._timeout.__aenter__()
@@ -243,12 +259,19 @@ class _IdleWatchdog:
 
 
 async def _relay(
-    first: AnyEvent, rest: AsyncIterator[AnyEvent], exchange: Exchange, breaker: CircuitBreaker, idle: float
+    first: AnyEvent,
+    rest: AsyncIterator[AnyEvent],
+    exchange: Exchange,
+    breaker: CircuitBreaker,
+    idle: float,
+    observer: ResilienceObserver,
 ) -> AsyncIterator[AnyEvent]:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
-    (and counts against the provider's circuit). Usage seen on the way goes to the exchange."""
+    (logged, and counted against the provider's circuit when it is the provider's fault). Usage
+    seen on the way goes to the exchange."""
     watchdog = _IdleWatchdog(idle)
     failure: StreamError | None = None
+    crash: Exception | None = None
     try:
         if isinstance(first, MessageStart):
             exchange.record_usage(first.usage)
@@ -270,6 +293,7 @@ async def _relay(
             except GatewayError as exc:
                 failure = StreamError(kind=exc.kind.value, message=exc.message)
             except Exception as exc:  # noqa: BLE001 - a bug must still end the stream cleanly
+                crash = exc
                 failure = StreamError(kind=ErrorKind.INTERNAL.value, message=f"Internal error: {type(exc).__name__}")
             if failure is not None:
                 break
@@ -277,11 +301,21 @@ async def _relay(
             if isinstance(event, MessageDelta):
                 exchange.record_usage(event.usage)
             elif isinstance(event, StreamError):
-                breaker.failure()
+                _stream_failed(event, exchange, breaker, observer)
             yield event
     finally:
         watchdog.stop()
         await rest.aclose()  # type: ignore[attr-defined]
     if failure is not None:
-        breaker.failure()
+        _stream_failed(failure, exchange, breaker, observer, crash)
         yield failure
+
+
+def _stream_failed(
+    failure: StreamError, exchange: Exchange, breaker: CircuitBreaker, observer: ResilienceObserver,
+    crash: Exception | None = None,
+) -> None:
+    exchange.stream_error = failure.kind
+    if failure.kind in RETRYABLE:  # the provider's fault (an error of ours or the client's is not)
+        breaker.failure()
+    observer.stream_failed(exchange.provider or "", exchange.upstream_model or "", failure.kind, failure.message, crash)

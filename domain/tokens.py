@@ -165,7 +165,7 @@ def _schema_tokens(schema: Any) -> int:
             description = description.rstrip(".") if isinstance(description, str) else ""
             tokens += estimate_text_tokens(f"{name}:{kind}:{description}")
             enum = prop.get("enum")
-            if isinstance(enum, list):
+            if isinstance(enum, list) and enum:
                 tokens += sum(PER_PROPERTY + estimate_text_tokens(str(item)) for item in enum) - PER_PROPERTY
             tokens += _schema_tokens(prop) + _schema_tokens(prop.get("items"))
     return tokens

@@ -30,3 +30,11 @@ class LoggingObserver:
 
     def circuit_changed(self, provider: str, state: str) -> None:
         (log.warning if state == "open" else log.info)("circuit.changed", provider=provider, state=state)
+
+    def stream_failed(
+        self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None
+    ) -> None:
+        log.warning(
+            "upstream.stream_failed", provider=provider, upstream_model=model, kind=kind, error=message,
+            exc_info=exc,
+        )

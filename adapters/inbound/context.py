@@ -8,7 +8,7 @@ would have done: read a bounded body, answer bytes, find the request's exchange 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.exceptions import MethodNotAllowedException
@@ -61,10 +61,15 @@ async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def header_values(scope: Mapping[str, Any], names: Iterable[bytes]) -> dict[str, str]:
-    """The request headers among ``names`` (lower-case), as text."""
-    wanted = set(names)
-    return {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
+def header_values(scope: Mapping[str, Any], names: frozenset[bytes]) -> dict[str, str]:
+    """The request headers among ``names`` (lower-case), as text; a header sent several times
+    is joined with ``,`` (RFC 9110), so no repeated ``anthropic-beta`` value is lost."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in names:
+            key, text = name.decode(), value.decode("latin-1")
+            found[key] = f"{found[key]},{text}" if key in found else text
+    return found
 
 
 async def send_body(send: Any, body: bytes, status: int = 200, headers: list[tuple[bytes, bytes]] = JSON_HEADERS) -> None:

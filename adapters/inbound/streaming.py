@@ -42,16 +42,19 @@ class _CoalescingWriter:
 
     async def _run(self) -> None:
         buffer, wake = self._buffer, self._wake
-        while True:
-            await wake.wait()
-            wake.clear()
-            if buffer:
-                body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
-                buffer.clear()
-                self._drained.set()
-                await self._send({"type": "http.response.body", "body": body, "more_body": True})
-            if self._closing:
-                return
+        try:
+            while True:
+                await wake.wait()
+                wake.clear()
+                if buffer:
+                    body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
+                    buffer.clear()
+                    self._drained.set()
+                    await self._send({"type": "http.response.body", "body": body, "more_body": True})
+                if self._closing:
+                    return
+        finally:
+            self._drained.set()  # a producer waiting for room must not wait forever
 
     async def write(self, chunk: bytes) -> None:
         if self._task.done():  # the writer failed: surface its error here
@@ -61,6 +64,8 @@ class _CoalescingWriter:
         if len(self._buffer) >= MAX_PENDING:
             self._drained.clear()
             await self._drained.wait()
+            if self._task.done():
+                self._task.result()
 
     async def close(self) -> None:
         """Flush what is left and end the body."""
@@ -75,11 +80,18 @@ class _CoalescingWriter:
 
 async def send_sse(send: Any, chunks: AsyncIterator[bytes]) -> None:
     """A 200 ``text/event-stream`` response relaying ``chunks`` (complete SSE frames) as they
-    come; ``chunks`` is closed however the response ends."""
+    come; ``chunks`` is closed however the response ends.
+
+    The first chunk is pulled before the response starts: it is ready (the stream was peeked),
+    and once the chain of generators has started, closing it reaches the upstream request.
+    """
     try:
+        first = await anext(chunks, None)
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         writer = _CoalescingWriter(send)
         try:
+            if first is not None:
+                await writer.write(first)
             async for chunk in chunks:
                 await writer.write(chunk)
             await writer.close()

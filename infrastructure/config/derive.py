@@ -102,6 +102,7 @@ def provider_policy(provider: ProviderConfig) -> ProviderPolicy:
         ),
         first_byte=provider.timeouts.first_byte,
         idle=provider.timeouts.idle,
+        total=provider.timeouts.total,
     )
 
 

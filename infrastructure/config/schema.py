@@ -78,9 +78,9 @@ class TimeoutsConfig(_Strict):
     """Seconds."""
 
     connect: float = 10.0  # TCP/TLS connect, or a free pooled connection
-    first_byte: float = 300.0  # until the response (or a stream's first event) arrives
+    first_byte: float = 300.0  # until a stream's first event arrives
     idle: float = 60.0  # between two events of a stream
-    total: float = 600.0  # a whole non-streaming request
+    total: float = 600.0  # a whole non-streaming request (and a count_tokens call)
 
 
 class RetriesConfig(_Strict):

@@ -31,7 +31,7 @@ from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError, invalid_request
 
 # Client headers an Anthropic upstream must see unchanged (Claude Code's gateway contract).
-_PASSTHROUGH = (b"anthropic-version", b"anthropic-beta")
+_PASSTHROUGH = frozenset((b"anthropic-version", b"anthropic-beta"))
 
 _encode = msgspec.json.Encoder().encode
 _EPOCH = "1970-01-01T00:00:00Z"
@@ -91,10 +91,10 @@ def build_router(mount: Mount) -> Router:
 
     @asgi("/v1/messages", is_mount=False, copy_scope=False)
     async def messages(scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
         ir = to_ir(body, header_values(scope, _PASSTHROUGH))
-        exchange = exchange_in(scope, mount.name, "anthropic")
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)
@@ -105,10 +105,10 @@ def build_router(mount: Mount) -> Router:
 
     @asgi("/v1/messages/count_tokens", is_mount=False, copy_scope=False)
     async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
         ir = count_tokens_to_ir(body, header_values(scope, _PASSTHROUGH))
-        exchange = exchange_in(scope, mount.name, "anthropic")
         count = await service.count_tokens(ir, exchange)
         await send_body(send, _encode({"input_tokens": count}))
 

@@ -52,9 +52,9 @@ def build_router(mount: Mount) -> Router:
 
     @asgi("/v1/chat/completions", is_mount=False, copy_scope=False)
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_in(scope, mount.name, "openai")
         require_post(scope)
         ir = to_ir(await read_body(scope, receive, mount.max_body_bytes))
-        exchange = exchange_in(scope, mount.name, "openai")
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)

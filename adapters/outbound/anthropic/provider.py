@@ -31,6 +31,7 @@ _BETA = "anthropic-beta"
 
 class AnthropicProvider:
     protocol = "anthropic"
+    counts_locally = False  # see ChatProvider.counts_locally
 
     def __init__(self, settings: ProviderSettings, http: HttpClient) -> None:
         self.name = settings.name

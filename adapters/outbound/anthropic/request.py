@@ -231,7 +231,7 @@ def _messages(messages: list[Message]) -> list[wire.OutMessage]:
                     part = _result(block)
                     (results if message.role == "user" else others).append(part)
                 case ThinkingBlock():
-                    if block.signature is UNSET:
+                    if not block.signature:  # absent or "" (what a frontdoor emits for unsigned reasoning)
                         unsigned += 1
                     else:
                         others.append(wire.ThinkingParam(thinking=block.thinking, signature=block.signature))

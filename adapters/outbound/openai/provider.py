@@ -24,6 +24,7 @@ from domain.tokens import estimate_tokens
 
 class OpenAIProvider:
     protocol = "openai"
+    counts_locally = True  # see ChatProvider.counts_locally
 
     def __init__(self, settings: ProviderSettings, http: HttpClient) -> None:
         self.name = settings.name

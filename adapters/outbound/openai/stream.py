@@ -168,6 +168,11 @@ async def parse_stream(lines: AsyncIterator[bytes], *, relay_usage: bool) -> Asy
             return
         out: list[AnyEvent] = []
         if not started:
+            if not chunk.choices and not (chunk.id or chunk.model):
+                # Azure opens with prompt_filter_results and no id or model: the message starts
+                # with the next chunk, which carries them.
+                yield Ping(native=data)
+                continue
             started = True
             out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
         if chunk.usage:

@@ -54,6 +54,7 @@ class FakeProvider:
     events, errors to raise, or floats meaning "sleep that long")."""
 
     protocol = "openai"
+    counts_locally = False
 
     def __init__(self, name: str, *script: object, delay: float = 0.0) -> None:
         self.name = name
@@ -103,7 +104,8 @@ class Clock:
 
 class Harness:
     def __init__(self, *providers: FakeProvider, fallbacks: tuple[str, ...] = (), targets: tuple[tuple[str, float], ...] = (),
-                 attempts: int = 2, failures: int = 3, first_byte: float = 5.0, idle: float = 5.0) -> None:
+                 attempts: int = 2, failures: int = 3, first_byte: float = 5.0, idle: float = 5.0,
+                 total: float = 5.0) -> None:
         self.providers = {p.name: p for p in providers}
         self.sleeps: list[float] = []
         self.clock = Clock()
@@ -114,7 +116,9 @@ class Harness:
             CircuitBreaker(p.name, failures, 30.0, clock=self.clock, on_change=lambda n, s: self.changes.append((n, s)))
             for p in providers
         )
-        policy = ProviderPolicy(retry=RetryPolicy(attempts=attempts, retry_after_cap=10.0), first_byte=first_byte, idle=idle)
+        policy = ProviderPolicy(
+            retry=RetryPolicy(attempts=attempts, retry_after_cap=10.0), first_byte=first_byte, idle=idle, total=total
+        )
 
         async def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
@@ -230,11 +234,52 @@ async def test_a_half_open_probe_abandoned_by_the_client_frees_the_slot() -> Non
     assert response.content == [TextBlock(text="a")]
 
 
-async def test_first_byte_timeout_fails_over() -> None:
-    h = Harness(FakeProvider("a", delay=1.0), FakeProvider("b"), fallbacks=("b",), attempts=1, first_byte=0.05)
+async def test_a_response_slower_than_total_fails_over() -> None:
+    h = Harness(FakeProvider("a", delay=1.0), FakeProvider("b"), fallbacks=("b",), attempts=1, total=0.05)
     response, exchange = await h.complete()
     assert response.content == [TextBlock(text="b")]
     assert exchange.attempts[0]["result"] == "timeout"
+
+
+async def test_first_byte_bounds_a_stream_not_a_whole_response() -> None:
+    slow = Harness(FakeProvider("a", delay=0.1), attempts=1, first_byte=0.05, total=5.0)
+    response, _ = await slow.complete()  # non-streaming: total applies
+    assert response.content == [TextBlock(text="a")]
+    h = Harness(FakeProvider("a", delay=1.0), FakeProvider("b"), fallbacks=("b",), attempts=1, first_byte=0.05)
+    _, exchange = await h.stream()
+    assert exchange.provider == "b" and exchange.attempts[0]["result"] == "timeout"
+
+
+async def test_a_local_token_count_neither_probes_nor_is_refused_by_a_circuit() -> None:
+    provider = FakeProvider("a", *[err(ErrorKind.UPSTREAM, 500)] * 3)
+    provider.counts_locally = True  # type: ignore[attr-defined]
+    h = Harness(provider, attempts=1, failures=3)
+    for _ in range(3):
+        with pytest.raises(GatewayError):
+            await h.complete()
+    assert ("a", "open") in h.changes
+    assert await h.service.count_tokens(REQUEST, Exchange()) == 1  # served while open
+    h.clock.now += 31
+    await h.service.count_tokens(REQUEST, Exchange())
+    assert h.service._breakers.get("a").state != "closed"  # noqa: SLF001 - the estimate closed nothing
+
+
+async def test_an_unset_key_never_opens_the_circuit() -> None:
+    h = Harness(FakeProvider("a", *[err(ErrorKind.CONFIGURATION)] * 10), attempts=1, failures=3)
+    for _ in range(6):
+        with pytest.raises(GatewayError) as info:
+            await h.complete()
+        assert info.value.kind is ErrorKind.CONFIGURATION
+    assert h.changes == []
+
+
+async def test_a_client_error_frame_mid_stream_does_not_count_against_the_circuit() -> None:
+    frame = StreamError(kind=ErrorKind.INVALID_REQUEST.value, message="bad")
+    h = Harness(FakeProvider("a", *[[*text_events()[:2], frame]] * 3), failures=1)
+    for _ in range(3):
+        events, exchange = await h.stream()
+        assert events[-1] == frame and exchange.stream_error == "invalid_request"
+    assert h.changes == []
 
 
 async def test_weighted_targets_split_traffic_and_skip_an_open_circuit() -> None:
