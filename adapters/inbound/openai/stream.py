@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import msgspec
 
-from adapters.inbound.openai.encode import FINISH_REASONS, wire_usage, with_model
+from adapters.inbound.openai.encode import FINISH_REASONS, wire_usage
 from adapters.inbound.openai.errors import stream_error_frame
 from domain.accumulate import merge_usage
 from domain.exchange import Exchange
@@ -44,6 +44,7 @@ from domain.ir import (
 )
 
 _encode = msgspec.json.Encoder().encode
+_fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 DONE = b"data: [DONE]\n\n"
 _DATA = b"data: "
@@ -72,12 +73,38 @@ def _head(id_: str, created: int, model: str) -> bytes:
     )
 
 
+class _ModelSwap:
+    """Puts the alias in place of the upstream model in relayed chunks. A chunk is re-encoded
+    with the alias when needed, and teaches the exact bytes of its ``"model":...`` member; the
+    following ones get a byte replace of that member (a raw ``"model":"`` cannot occur inside a
+    JSON string, where quotes are escaped; OpenAI puts the top-level ``model`` first)."""
+
+    __slots__ = ("_new", "_old")
+
+    def __init__(self, alias: str) -> None:
+        self._new = b'"model":' + _encode(alias)
+        self._old: bytes | None = None
+
+    def __call__(self, chunk: bytes) -> bytes:
+        old = self._old
+        if old is not None and old in chunk:
+            return chunk.replace(old, self._new, 1)
+        fields = _fields.decode(chunk)
+        model = fields.get("model")
+        if model is None:
+            return chunk
+        self._old = b'"model":' + bytes(model)
+        fields["model"] = msgspec.Raw(self._new[len(b'"model":') :])
+        return _encode(fields)
+
+
 async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+    swap = _ModelSwap(alias) if alias else None
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
             native = event.native
             if native is not None:
-                payload = with_model(native, alias)
+                payload = swap(native) if swap is not None else native
                 if b"\n" in payload:  # data that came in several ``data:`` lines goes out so too
                     payload = payload.replace(b"\n", b"\ndata: ")
                 yield _DATA + payload + _END
