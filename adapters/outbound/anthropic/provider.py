@@ -22,7 +22,7 @@ from adapters.outbound.anthropic.stream import parse_stream
 from adapters.outbound.http import HttpClient
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse
+from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
 
 _decode_count = msgspec.json.Decoder(TokenCount).decode
 _VERSION = "anthropic-version"
@@ -75,7 +75,9 @@ class AnthropicProvider:
         answer = await self._http.post(self._messages_url, self._headers_for(request), body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
-        return parse_response(answer.body)
+        # An Anthropic client gets this body as it is: its content blocks need no converting.
+        native = request.native
+        return parse_response(answer.body, content=native is UNSET or native.protocol != "anthropic")
 
     async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
         self._check_key()

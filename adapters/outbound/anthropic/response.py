@@ -64,16 +64,18 @@ def block_to_ir(raw: msgspec.Raw) -> AnyBlock:
             return OpaqueBlock(protocol="anthropic", kind=block.type, data=raw)
 
 
-def parse_response(body: bytes) -> ChatResponse:
+def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
+    """An upstream ``message`` as IR. ``content=False``: the body will be relayed as it is (an
+    Anthropic client on an Anthropic upstream), so its content blocks are not converted."""
     try:
         message = _decode_message(body)
-        content = [block_to_ir(raw) for raw in message.content]
+        blocks = [block_to_ir(raw) for raw in message.content] if content else []
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise GatewayError(ErrorKind.PROTOCOL, f"Unreadable Anthropic response: {exc}") from None
     return ChatResponse(
         id=message.id,
         model=message.model,
-        content=content,
+        content=blocks,
         stop_reason=message.stop_reason,  # type: ignore[arg-type]  # passed through as is
         stop_sequence=message.stop_sequence,
         usage=usage_to_ir(message.usage),

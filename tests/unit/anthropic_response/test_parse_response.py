@@ -96,3 +96,14 @@ def test_malformed_body_is_a_protocol_error(body):
     with pytest.raises(GatewayError) as caught:
         parse_response(body)
     assert caught.value.kind is ErrorKind.PROTOCOL
+
+
+def test_a_relayed_message_skips_converting_its_content_blocks() -> None:
+    """An Anthropic client gets the upstream body as it is: ids, stop and usage are read, the
+    blocks are not converted."""
+    from adapters.outbound.anthropic.response import parse_response as parse
+
+    body = fixture_bytes("anthropic/message_tool_use_parallel.json")
+    light, full = parse(body, content=False), parse(body)
+    assert light.content == [] and full.content and light.native == full.native
+    assert (light.id, light.model, light.usage, light.stop_reason) == (full.id, full.model, full.usage, full.stop_reason)
