@@ -21,7 +21,6 @@ Choices, for the record:
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -29,8 +28,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
+from adapters.outbound.http.errors import timed_out, unavailable, unreadable, unusable_url
 from adapters.protocols.sse import split_lines
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import GatewayError
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -38,13 +38,7 @@ if TYPE_CHECKING:
 _DNS_CACHE_TTL = 60.0
 _SKIP_AUTO_HEADERS = ("Accept",)
 # userinfo, path and query of any URL an exception message carries: they may hold secrets.
-_URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
 _TransportErrors = (aiohttp.ClientError, TimeoutError, OSError)
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
-    return _URL_IN_TEXT.sub(r"\1\2", text)
 
 
 class LowerHeaders(Mapping[str, str]):
@@ -133,33 +127,17 @@ class AiohttpClient:
         name = self.name
         match exc:
             case aiohttp.ConnectionTimeoutError():
-                return _timed_out(name, self.timeouts.connect)
+                return timed_out(name, self.timeouts.connect)
             case aiohttp.SocketTimeoutError():
-                return _timed_out(name, self.timeouts.read)
+                return timed_out(name, self.timeouts.read)
             case TimeoutError():  # the total bound of a non-streaming exchange
-                return _timed_out(name, self.timeouts.total)
+                return timed_out(name, self.timeouts.total)
             case aiohttp.InvalidURL() | aiohttp.NonHttpUrlClientError():
-                return GatewayError(
-                    ErrorKind.CONFIGURATION,
-                    f"Provider '{name}' has an unusable URL: {_reason(exc)}",
-                    provider=name,
-                )
+                return unusable_url(name, exc)
             case aiohttp.ClientResponseError():  # the upstream's answer is not valid HTTP
-                return GatewayError(
-                    ErrorKind.PROTOCOL,
-                    f"Provider '{name}' sent an unreadable response: {_reason(exc)}",
-                    provider=name,
-                )
+                return unreadable(name, exc)
             case _:  # refused, reset, DNS, server disconnected, payload cut short
-                return GatewayError(
-                    ErrorKind.UNAVAILABLE, f"Provider '{name}' is unreachable: {_reason(exc)}", provider=name
-                )
-
-
-def _timed_out(name: str, seconds: float) -> GatewayError:
-    return GatewayError(
-        ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name
-    )
+                return unavailable(name, exc)
 
 
 class AiohttpStream:

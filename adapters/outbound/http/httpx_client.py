@@ -19,38 +19,18 @@ Choices, for the record:
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 
 import httpx
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
+from adapters.outbound.http.errors import timed_out, unavailable, unreadable, unusable_url
 from adapters.protocols.sse import split_lines
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import GatewayError
 
 _URL_CACHE_MAX = 64
 # userinfo, path and query of any URL an exception message carries: they may hold secrets.
-_URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
-    return _URL_IN_TEXT.sub(r"\1\2", text)
-
-
-def unavailable(name: str, exc: BaseException) -> GatewayError:
-    return GatewayError(
-        ErrorKind.UNAVAILABLE, f"Provider '{name}' is unreachable: {_reason(exc)}", provider=name
-    )
-
-
-def timed_out(name: str, seconds: float) -> GatewayError:
-    return GatewayError(
-        ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name
-    )
-
-
 class HttpxClient:
     """``HttpClient`` over one pooled ``httpx.AsyncClient``."""
 
@@ -88,11 +68,7 @@ class HttpxClient:
         return parsed
 
     def _bad_url(self, exc: Exception) -> GatewayError:
-        return GatewayError(
-            ErrorKind.CONFIGURATION,
-            f"Provider '{self.name}' has an unusable URL: {_reason(exc)}",
-            provider=self.name,
-        )
+        return unusable_url(self.name, exc)
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         try:
@@ -122,11 +98,7 @@ class HttpxClient:
             case httpx.TransportError():  # connect, read, write, protocol (server disconnected)
                 return unavailable(self.name, exc)
             case _:  # decoding errors: the upstream sent something we cannot read
-                return GatewayError(
-                    ErrorKind.PROTOCOL,
-                    f"Provider '{self.name}' sent an unreadable response: {_reason(exc)}",
-                    provider=self.name,
-                )
+                return unreadable(self.name, exc)
 
 
 class HttpxStream:

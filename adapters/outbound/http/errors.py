@@ -1,0 +1,35 @@
+"""Transport failures as GatewayErrors, worded the same whichever client library failed.
+
+Messages name the provider and the library's reason, with any URL cut to its scheme and host:
+no credentials, path or query string (where a key could sit) reaches a client or a log.
+"""
+
+from __future__ import annotations
+
+import re
+
+from domain.errors import ErrorKind, GatewayError
+
+_URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's text (or its type), URLs reduced to scheme and host."""
+    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+    return _URL_IN_TEXT.sub(r"\1\2", text)
+
+
+def unavailable(name: str, exc: BaseException) -> GatewayError:
+    return GatewayError(ErrorKind.UNAVAILABLE, f"Provider '{name}' is unreachable: {reason(exc)}", provider=name)
+
+
+def timed_out(name: str, seconds: float) -> GatewayError:
+    return GatewayError(ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name)
+
+
+def unusable_url(name: str, exc: BaseException) -> GatewayError:
+    return GatewayError(ErrorKind.CONFIGURATION, f"Provider '{name}' has an unusable URL: {reason(exc)}", provider=name)
+
+
+def unreadable(name: str, exc: BaseException) -> GatewayError:
+    return GatewayError(ErrorKind.PROTOCOL, f"Provider '{name}' sent an unreadable response: {reason(exc)}", provider=name)
