@@ -34,6 +34,7 @@ from adapters.protocols.anthropic.response import (
     ToolUseOut,
     UsageOut,
 )
+from adapters.protocols.members import replace_model
 from domain.exchange import Exchange
 from domain.ir import (
     AnyBlock,
@@ -52,7 +53,6 @@ from domain.ir import (
 log = structlog.get_logger(__name__)
 
 _encode = msgspec.json.Encoder().encode
-_decode_fields = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 _STOP_REASONS = frozenset(
     {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
@@ -91,13 +91,6 @@ def usage_out(usage: Usage) -> UsageOut:
 def message_id(upstream_id: str) -> str:
     """The upstream's message id, or a new one when it sent none (TGI's ``""``)."""
     return upstream_id or f"msg_{uuid4().hex[:24]}"
-
-
-def replace_model(body: bytes, model: str) -> bytes:
-    """``body`` (a JSON object) with its top-level ``model`` replaced, the rest untouched."""
-    fields = _decode_fields(body)
-    fields["model"] = msgspec.Raw(_encode(model))
-    return _encode(fields)
 
 
 def block_out(block: AnyBlock) -> OutBlock | msgspec.Raw | None:

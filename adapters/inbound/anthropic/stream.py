@@ -26,7 +26,6 @@ import msgspec
 from adapters.inbound.anthropic.encode import (
     input_tokens_out,
     message_id,
-    replace_model,
     stop_reason_out,
     usage_out,
 )
@@ -39,6 +38,7 @@ from adapters.protocols.anthropic.response import (
     RedactedThinkingOut,
     ToolUseOut,
 )
+from adapters.protocols.members import replace_model
 from domain.exchange import Exchange
 from domain.ir import (
     AnyBlock,
@@ -65,6 +65,7 @@ from domain.ir import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from domain.ir.arguments import EMPTY_OBJECT
 
 _encode = msgspec.json.Encoder().encode
 _decode_type = msgspec.json.Decoder(EventType).decode
@@ -171,7 +172,7 @@ def _block_start(index: int, block: AnyBlock) -> list[bytes] | None:
             if isinstance(block.signature, str) and block.signature:
                 frames.append(_delta(index, SignatureDelta(signature=block.signature)))
         case ToolUseBlock():
-            start = ToolUseOut(id=tool_id(block.id), name=block.name, input=msgspec.Raw(b"{}"))
+            start = ToolUseOut(id=tool_id(block.id), name=block.name, input=EMPTY_OBJECT)
             frames = [head + _encode(start) + b"}\n\n"]
             arguments = bytes(block.input).strip()
             if arguments not in _EMPTY_JSON:

@@ -25,7 +25,6 @@ from msgspec import UNSET, UnsetType
 
 from adapters.protocols.openai import request as wire
 from domain.errors import ErrorKind, GatewayError
-from domain.ir.arguments import tool_input
 from domain.ir import (
     AnyBlock,
     ChatRequest,
@@ -41,7 +40,7 @@ from domain.ir import (
     ToolResultBlock,
     ToolUseBlock,
 )
-
+from domain.ir.arguments import tool_input
 
 _request_decoder = msgspec.json.Decoder(wire.ChatCompletionRequest)
 _fields_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])

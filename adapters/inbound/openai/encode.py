@@ -8,6 +8,7 @@ from typing import assert_never
 import msgspec
 import structlog
 
+from adapters.protocols.members import replace_model
 from adapters.protocols.openai.response import (
     ChatCompletion,
     Choice,
@@ -36,7 +37,6 @@ from domain.ir import Usage as IRUsage
 log = structlog.get_logger(__name__)
 
 _encode = msgspec.json.Encoder().encode
-_fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 FINISH_REASONS: dict[StopReason | None, str] = {
     None: "stop",
@@ -49,18 +49,6 @@ FINISH_REASONS: dict[StopReason | None, str] = {
     "refusal": "content_filter",
     "content_filter": "content_filter",
 }
-
-
-def with_model(body: bytes, alias: str | None) -> bytes:
-    """An OpenAI JSON object with its top-level ``model`` replaced by ``alias`` (if set and
-    present); every other member is relayed byte for byte."""
-    if not alias:
-        return body
-    fields = _fields.decode(body)
-    if "model" not in fields:
-        return body
-    fields["model"] = msgspec.Raw(_encode(alias))
-    return _encode(fields)
 
 
 def wire_usage(usage: IRUsage) -> Usage:
@@ -117,7 +105,7 @@ def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
     OpenAI (model replaced by the alias, if any), else one built from the IR."""
     native = response.native
     if native is not UNSET and native.protocol == "openai":
-        return with_model(native.body, exchange.alias)
+        return replace_model(native.body, exchange.alias) if exchange.alias else native.body
     created = response.created if response.created is not UNSET else int(time.time())
     choice = Choice(
         index=0,

@@ -25,11 +25,11 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.ir.arguments import EMPTY_OBJECT
 from domain.ir.base import UNSET
 
 _decode_message = msgspec.json.Decoder(wire.Message).decode
 _decode_block = msgspec.json.Decoder(wire.Block).decode
-_EMPTY_INPUT = msgspec.Raw(b"{}")
 
 
 def usage_to_ir(usage: wire.Usage) -> Usage:
@@ -53,7 +53,7 @@ def block_to_ir(raw: msgspec.Raw) -> AnyBlock:
         case "text" if block.text is not None:
             return TextBlock(text=block.text)
         case "tool_use" if block.id is not None and block.name is not None:
-            arguments = block.input if len(block.input) else _EMPTY_INPUT
+            arguments = block.input if len(block.input) else EMPTY_OBJECT
             return ToolUseBlock(id=block.id, name=block.name, input=arguments)
         case "thinking" if block.thinking is not None:
             # A stream's block start carries ``"signature": ""``: no signature yet.

@@ -12,7 +12,6 @@ from adapters.outbound.openai.errors import error_object, kind_of
 from adapters.protocols.openai.response import ChatCompletion, ChatCompletionHead, Message, ToolCall
 from adapters.protocols.openai.response import Usage as WireUsage
 from domain.errors import ErrorKind, GatewayError
-from domain.ir.arguments import tool_input as _tool_input
 from domain.ir import (
     UNSET,
     AnyBlock,
@@ -24,6 +23,7 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.ir.arguments import tool_input as _tool_input
 
 log = structlog.get_logger(__name__)
 

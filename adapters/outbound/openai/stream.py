@@ -30,7 +30,6 @@ from adapters.outbound.openai.response import (
 from adapters.protocols.openai.response import ChatCompletionChunk, Message, ToolCall
 from adapters.protocols.sse import decode_sse
 from domain.accumulate import merge_usage
-from domain.ir.arguments import EMPTY_OBJECT
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
@@ -51,6 +50,7 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.ir.arguments import EMPTY_OBJECT
 
 log = structlog.get_logger(__name__)
 
