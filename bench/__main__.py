@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="c=32 only, 2 s runs, 200 open streams")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help=f"run only these (glob patterns, repeatable): {', '.join(names)}")  # fmt: skip
-    p.add_argument("--client", action="append", choices=["aiohttp", "httpx"], help="outbound HTTP client(s)")
+    p.add_argument("--client", action="append", choices=["httptools", "aiohttp", "httpx"], help="outbound HTTP client(s)")
     p.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], help="default 32,128")
     p.add_argument("--duration", type=float, help="seconds per measured run (default 5)")
     p.add_argument("--streams", type=int, help="open streams at once (default 1000; 0 skips)")

@@ -26,7 +26,7 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
         yield fake
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
+@pytest.fixture(params=["httptools", "aiohttp", "httpx"])
 async def client(request: pytest.FixtureRequest) -> AsyncIterator[HttpClient]:
     http = create_http_client(request.param, name="fake", timeouts=TIMEOUTS)
     yield http

@@ -482,7 +482,7 @@ def test_stream_is_relayed_as_it_arrives(client: Client, upstream: FakeUpstream)
         sent_so_far = upstream.requests[0].frames_sent
         events.get_final_message()
     assert first_text.text == "Hello from the fake"
-    assert sent_so_far == 4  # the client had it while the upstream was pausing: nothing buffered
+    assert sent_so_far <= 4  # the client had it before the upstream went past its pause: nothing buffered
 
 
 # --- count_tokens ---------------------------------------------------------------------------------

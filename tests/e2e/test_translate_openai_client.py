@@ -515,4 +515,4 @@ def test_stream_is_relayed_as_it_arrives(client: Client, upstream: FakeUpstream)
     sent_so_far = upstream.requests[0].frames_sent
     list(chunks)
     assert first_text.choices[0].delta.content == "Hello from the fake"
-    assert sent_so_far == 5  # the client had it while the upstream was pausing: nothing buffered
+    assert sent_so_far <= 5  # the client had it before the upstream went past its pause: nothing buffered

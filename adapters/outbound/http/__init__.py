@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-ClientKind = Literal["aiohttp", "httpx"]
+ClientKind = Literal["httptools", "aiohttp", "httpx"]
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +72,10 @@ def create_http_client(
         from adapters.outbound.http.httpx_client import HttpxClient
 
         return HttpxClient(name=name, timeouts=timeouts, limits=limits)
+    if kind == "httptools":
+        from adapters.outbound.http.httptools_client import HttptoolsClient
+
+        return HttptoolsClient(name=name, timeouts=timeouts, limits=limits)
     if kind == "aiohttp":
         from adapters.outbound.http.aiohttp_client import AiohttpClient
 
