@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -296,3 +300,50 @@ async def test_bytes_outside_an_exchange_close_the_connection(client: HttptoolsC
     assert (await client.post(server.url, HEADERS, BODY)).status == 200
 
     assert server.connections == 2
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl ships with every Debian)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_https_verifies_the_server_and_keeps_the_connection(certificate: tuple[Path, Path]):
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            requests.append(head + await reader.readexactly(len(BODY)))
+            writer.write(ok(b'{"tls":true}'))
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=served)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/chat/completions"
+    trusting = HttptoolsClient(name="up", timeouts=TIMEOUTS, limits=PoolLimits())
+    trusting._pool._tls = ssl.create_default_context(cafile=str(cert))
+    untrusting = HttptoolsClient(name="up", timeouts=TIMEOUTS, limits=PoolLimits())
+    try:
+        first = await trusting.post(url, HEADERS, BODY)
+        second = await trusting.post(url, HEADERS, BODY)
+        with pytest.raises(GatewayError) as caught:  # the system's CAs do not know this certificate
+            await untrusting.post(url, HEADERS, BODY)
+    finally:
+        await trusting.aclose()
+        await untrusting.aclose()
+        server.close()
+
+    assert (first.body, second.body) == (b'{"tls":true}', b'{"tls":true}')
+    assert len(requests) == 2 and requests[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
