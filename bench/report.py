@@ -168,13 +168,17 @@ def client_ratio(records: list[dict[str, Any]]) -> str:
             continue
         if r.get("gateway_cpu_ms_per_req") is not None and (r["scenario"], r["http_client"]) not in cpu:
             cpu[(r["scenario"], r["http_client"])] = r["gateway_cpu_ms_per_req"]
-    ratios = [
-        cpu[(s, "httpx")] / cpu[(s, "aiohttp")] for s, c in cpu if c == "aiohttp" and (s, "httpx") in cpu
-    ]
-    if not ratios:
-        return ""
-    return (f"httpx costs {statistics.median(ratios):.2f}x the gateway CPU per request of aiohttp "
-            f"(median over {len(ratios)} scenarios, range {min(ratios):.2f}-{max(ratios):.2f}).")  # fmt: skip
+    lines = []
+    for other in ("aiohttp", "httpx"):
+        ratios = [
+            cpu[(s, other)] / cpu[(s, "httptools")] for s, c in cpu if c == "httptools" and (s, other) in cpu
+        ]
+        if ratios:
+            lines.append(
+                f"{other} costs {statistics.median(ratios):.2f}x the gateway CPU per request of httptools "
+                f"(median over {len(ratios)} scenarios, range {min(ratios):.2f}-{max(ratios):.2f})."
+            )
+    return " ".join(lines)
 
 
 def markdown(records: list[dict[str, Any]], meta: dict[str, Any], concurrency: list[int]) -> str:

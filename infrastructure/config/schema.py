@@ -22,7 +22,7 @@ class ServerConfig(_Strict):
     # Largest request body accepted (base64 images make bodies large; Anthropic allows 32 MB).
     max_body_bytes: int = 32 * 1024 * 1024
     # Outbound HTTP client library behind the provider port.
-    http_client: Literal["httptools", "aiohttp", "httpx"] = "aiohttp"
+    http_client: Literal["httptools", "aiohttp", "httpx"] = "httptools"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     # Seconds in-flight requests get to finish after SIGTERM.

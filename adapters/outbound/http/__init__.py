@@ -1,8 +1,8 @@
 """The narrow upstream-HTTP port: all a provider adapter needs from the network.
 
 Three things: POST a body and read the whole answer; POST a body and iterate the SSE lines of
-the answer; close the pool. One module per client library implements it (``httpx_client``,
-``aiohttp_client``); ``create_http_client`` picks one by name. Transport failures are raised as
+the answer; close the pool. One module per client implements it (``httptools_client``, the
+default, ``aiohttp_client`` and ``httpx_client``); ``create_http_client`` picks one by name. Transport failures are raised as
 ``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so that
 providers and the service never see a library's exception types.
 """
