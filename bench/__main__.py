@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="compare with the gateway of git revision REV (a worktree): all up at once, runs "
                         "interleaved, medians reported (repeatable)")
     p.add_argument("--rounds", type=int, default=5, help="interleaved runs per gateway with --compare")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="also openai-openai through 1 and N workers on all cores (default: 2 in a full run)")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         or args.profile
     )
     write_readme = full if args.readme is None else args.readme
+    workers = args.workers if args.workers is not None else (2 if full else 1)
 
     ensure_debian_tools()
     os.sched_setaffinity(0, {LOAD_CORE})  # children inherit core 1; the gateway asks for core 0
@@ -146,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"bench: gateway with http_client={client}", flush=True)
             bench.gateway(client)
+        if workers > 1:
+            print(f"bench: 1 worker against {workers}, all cores, http_client={options.clients[0]}", flush=True)
+            bench.scaling(options.clients[0], workers)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
             bench.bare()

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import litellm, loadgen, profile, streams
-from bench.procs import Procs, cpu_ms, cpu_split_ms, free_port, wait_http, wait_port
-from bench.scenarios import Scenario, gateway_config
+from bench.procs import Procs, _children, cpu_ms, cpu_split_ms, free_port, wait_http, wait_port
+from bench.scenarios import Scenario, all_scenarios, gateway_config
 from bench.upstream import ROOT, start_nginx
 
 _CORES = sorted(os.sched_getaffinity(0))
@@ -215,6 +215,53 @@ class Bench:
                     median["cpu_ms_per_req_runs"] = [r["gateway_cpu_ms_per_req"] for r in records]
                     self.records.append(median)
                     print(_line(median) + f"  (median of {rounds})", flush=True)
+        finally:
+            for _, _, proc in gateways:
+                self.procs.stop(proc)
+
+    def scaling(self, client: str, workers: int, rounds: int = 3) -> None:
+        """``openai-openai`` through one worker and through ``workers``, the gateway free to use
+        every core (nginx and wrk stay on theirs): requests/s should grow with the workers while
+        CPU per request stays put. Runs interleaved, medians reported; ``worker_balance`` is the
+        least busy worker's CPU over the busiest one's."""
+        scenario = next(s for s in all_scenarios() if s.name == "openai-openai")
+        connections = max(self.o.concurrency)
+        gateways = []
+        try:
+            for count in (1, workers):
+                port = free_port()
+                name = f"gateway-{client}-workers{count}"
+                config = gateway_config(
+                    self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=None,
+                    http_client=client, max_connections=4096, access_log=self.o.access_log,
+                )  # fmt: skip
+                argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config),
+                        "--workers", str(count)]  # fmt: skip
+                env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+                proc = self.procs.start(name, argv, core=None, log=self.work / f"{name}.log", env=env, cwd=ROOT)
+                wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+                gateways.append((count, port, proc))
+            runs: dict[int, list[dict[str, Any]]] = {count: [] for count, _, _ in gateways}
+            for count, port, _ in gateways:  # warm-up, and every worker has its connections
+                loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                                connections=connections, seconds=self.o.warmup)  # fmt: skip
+            for _ in range(rounds):
+                for count, port, proc in gateways:
+                    pids = _children(proc.pid) if count > 1 else [proc.pid]
+                    before = [cpu_ms(pid) for pid in pids]
+                    record = self._load(scenario, port, proc.pid, connections, client)
+                    spent = [cpu_ms(pid) - b for pid, b in zip(pids, before, strict=True)]
+                    record["worker_balance"] = round(min(spent) / max(spent), 2) if max(spent) else None
+                    runs[count].append(record)
+            base = sorted(r["rps"] for r in runs[1])[rounds // 2]
+            for count, records in runs.items():
+                records.sort(key=lambda r: r["rps"])
+                median = dict(records[rounds // 2])
+                median |= {"scenario": f"scaling-workers-{count}", "workers": count, "rounds": rounds,
+                           "rps_vs_one_worker": round(median["rps"] / base, 2) if base else None}  # fmt: skip
+                self.records.append(median)
+                print(_line(median) + f"  x{median['rps_vs_one_worker']} of 1 worker, "
+                      f"balance {median['worker_balance']}  (median of {rounds})", flush=True)  # fmt: skip
         finally:
             for _, _, proc in gateways:
                 self.procs.stop(proc)
