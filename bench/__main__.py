@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="compare with the gateway of git revision REV (a worktree): all up at once, runs "
                         "interleaved, medians reported (repeatable)")
     p.add_argument("--rounds", type=int, default=5, help="interleaved runs per gateway with --compare")
+    p.add_argument("--paced-rps", type=float, default=500.0,
+                   help="offered req/s of the paced run at the first concurrency (default 500; 0 skips)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="also openai-openai through 1 and N workers on all cores (default: 2 in a full run)")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=not args.no_access_log,
         litellm=args.litellm,
         bare=args.bare,
+        paced_rps=args.paced_rps,
     )
     full = not (
         args.quick

@@ -21,6 +21,7 @@ _LUA = """\
 wrk.method = "{method}"
 wrk.body = {body}
 {headers}
+{delay}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -57,14 +58,17 @@ class WrkResult(msgspec.Struct, frozen=True):
         return self.requests / (self.duration_us / 1e6) if self.duration_us else 0.0
 
 
-def write_lua(scenario: Scenario, work: Path) -> Path:
+def write_lua(scenario: Scenario, work: Path, delay_ms: int | None = None) -> Path:
+    """The scenario's script; with ``delay_ms`` each connection waits that long between its
+    requests (a paced load, below the gateway's capacity)."""
     body = scenario.body.decode()
     assert "]==]" not in body
     body = f"[==[{body}]==]" if body else "nil"
     headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in scenario.headers.items())
-    path = work / "lua" / f"{scenario.name}.lua"
+    delay = f"delay = function() return {delay_ms} end" if delay_ms else ""
+    path = work / "lua" / f"{scenario.name}{'-paced' if delay_ms else ''}.lua"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_LUA.format(method=scenario.method, body=body, headers=headers))
+    path.write_text(_LUA.format(method=scenario.method, body=body, headers=headers, delay=delay))
     return path
 
 

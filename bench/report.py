@@ -65,7 +65,7 @@ def annotate(records: list[dict[str, Any]]) -> None:
         r["floor"] = floor_name
         r["added_p50_ms"] = round(r["p50_ms"] - floor["p50_ms"], 3)
         r["added_p99_ms"] = round(r["p99_ms"] - floor["p99_ms"], 3)
-        for key in ("ttfb_p50_ms", "unloaded_p50_ms", "unloaded_p99_ms"):
+        for key in ("ttfb_p50_ms", "unloaded_p50_ms", "unloaded_p99_ms", "paced_p99_ms"):
             if key in r and key in floor:
                 r["added_" + key] = round(r[key] - floor[key], 3)
 
@@ -103,7 +103,8 @@ def load_table(records: list[dict[str, Any]], concurrency: list[int]) -> str:
     head = ["scenario", "client", "CPU ms/req", "sys %"]
     for c in concurrency:
         head += [f"req/s c={c}", f"p50 ms c={c}", f"p99 ms c={c} (+floor)"]
-    head += ["errors", "c=1 ms p50/p99 (+floor p50)", "+TTFB ms", "other load core 0 %"]
+    head += ["paced p50/p99 ms (+floor p99)", "errors", "c=1 ms p50/p99 (+floor p50)", "+TTFB ms",
+             "other load core 0 %"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, client in keys:
         by_c = {r["concurrency"]: r for r in rows if r["scenario"] == scenario and r["http_client"] == client}
@@ -122,7 +123,13 @@ def load_table(records: list[dict[str, Any]], concurrency: list[int]) -> str:
                 "" if added is None else f" (+{added:.2f}{_mark(c != 32 or added <= ADDED_P99_TARGET_MS)})"
             )
             cells += [f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}{extra}"]
-        errors = sum(r["errors_non2xx"] + r["errors_socket"] for r in by_c.values())
+        if "paced_p99_ms" in first:
+            added = first.get("added_paced_p99_ms")
+            mark = "" if added is None else f" (+{added:.2f}{_mark(added <= ADDED_P99_TARGET_MS)})"
+            cells.append(f"{first['paced_rps']:.0f}/s: {first['paced_p50_ms']:.2f}/{first['paced_p99_ms']:.2f}{mark}")
+        else:
+            cells.append("")
+        errors = sum(r["errors_non2xx"] + r["errors_socket"] + r.get("paced_errors", 0) for r in by_c.values())
         checks = all(r.get("check_ok", True) for r in by_c.values())
         cells.append(f"{errors}" + ("" if checks else " (check failed)"))
         if "unloaded_p50_ms" in first:

@@ -36,6 +36,7 @@ class Options:
     stream_delay_ms: float
     ramp: float
     profile: bool
+    paced_rps: float = 500.0  # offered load of the paced run (latency below capacity); 0: none
     access_log: bool = True
     litellm: bool = False
     bare: bool = True
@@ -114,6 +115,21 @@ class Bench:
             record["core0_other_pct"] = round(100 * max(0.0, core1 - core0 - gateway) / 1000 / seconds, 1)
         return record
 
+    def _paced(self, scenario: Scenario, port: int, connections: int) -> dict[str, Any]:
+        """Latency at a fixed offered load well below capacity: what a request pays for the
+        gateway when it is not queueing behind others (a saturated closed-loop run measures the
+        queue: at c=32, 32 / requests-per-second)."""
+        delay_ms = max(1, round(connections * 1000 / self.o.paced_rps))
+        lua = loadgen.write_lua(scenario, self.work, delay_ms=delay_ms)
+        result = loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", lua, connections=connections,
+                                 seconds=self.o.duration)  # fmt: skip
+        return {
+            "paced_rps": round(result.rps, 1),
+            "paced_p50_ms": result.p50_us / 1000,
+            "paced_p99_ms": result.p99_us / 1000,
+            "paced_errors": result.status + result.socket_errors,
+        }
+
     def _check(self, scenario: Scenario, port: int) -> dict[str, Any]:
         check = loadgen.check_once(port, scenario)
         ok = check.status == 200 and check.complete
@@ -131,6 +147,8 @@ class Bench:
                             connections=self.o.concurrency[0], seconds=self.o.warmup)  # fmt: skip
         for connections in self.o.concurrency:
             record = self._load(scenario, port, pid, connections, client) | check | extra
+            if connections == self.o.concurrency[0] and self.o.paced_rps:
+                record |= self._paced(scenario, port, connections)
             self.records.append(record)
             print(_line(record), flush=True)
         if self.o.profile and pid:
