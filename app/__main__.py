@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    from app.server import CoalescingHttpToolsProtocol
     from infrastructure.logging import configure_logging
 
     configure_logging(args.log_level or server.log_level)
@@ -64,11 +65,14 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port or server.port,
         workers=args.workers or server.workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,  # httptools, one send() per loop pass and connection
         lifespan="on",
         access_log=False,
         log_config=None,
         server_header=False,
+        # Nothing here reads the client address or scheme that X-Forwarded-* would rewrite: skip
+        # the middleware that parses them on every request.
+        proxy_headers=False,
         timeout_graceful_shutdown=server.shutdown_grace_seconds,  # type: ignore[arg-type]
     )
 

@@ -19,7 +19,7 @@ from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
-from infrastructure.logging import configure_logging
+from infrastructure.logging import configure_logging, flush_logs
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +45,7 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
             app.state.ready = False
             await container.http_pool().aclose()
             log.info("app.stopped")
+            flush_logs()
 
     return Litestar(
         route_handlers=[healthz, readyz, *routers],

@@ -19,9 +19,9 @@ when the stream ends, with the time to first byte.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import time
+from random import getrandbits
+from time import perf_counter
 from typing import Any
 
 import structlog
@@ -30,6 +30,12 @@ from adapters.inbound.context import EXCHANGE_KEY
 from domain.exchange import Exchange
 
 log = structlog.get_logger("gateway.access")
+
+# The context variable ``bind_contextvars(request_id=...)`` uses, set and reset directly: the
+# same binding at a fraction of the cost of binding and unbinding by name per request.
+_bound = structlog.contextvars.bind_contextvars(request_id=None)["request_id"]
+_REQUEST_ID_VAR = _bound.var
+_REQUEST_ID_VAR.reset(_bound)
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _REQUEST_ID = b"x-request-id"
@@ -42,7 +48,7 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
     for name, value in headers:
         if name == _REQUEST_ID and _VALID_ID.match(value):
             return value
-    return os.urandom(12).hex().encode()
+    return b"%024x" % getrandbits(96)  # 24 hex digits, like os.urandom(12).hex(), without a syscall
 
 
 class _Request:
@@ -103,7 +109,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         rid = _request_id(scope["headers"])
         exchange = Exchange()
         state = scope.get("state")
@@ -126,13 +132,13 @@ class AccessLogMiddleware:
                 message["headers"] = headers
             else:
                 if request.first_byte is None and message.get("body"):
-                    request.first_byte = time.perf_counter()
+                    request.first_byte = perf_counter()
                 if not message.get("more_body", False):
                     request.complete = True
             await send(message)
 
         request_id = rid.decode()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = _REQUEST_ID_VAR.set(request_id)
         try:
             await self.app(scope, request.app_receive, send_with_id)
         except asyncio.CancelledError:
@@ -140,9 +146,12 @@ class AccessLogMiddleware:
                 raise  # a cancellation that is not ours (server shutdown): let it through
         finally:
             request.stop_watching()
-            structlog.contextvars.unbind_contextvars("request_id")
+            try:
+                _REQUEST_ID_VAR.reset(bound)
+            except ValueError:  # finished in another context than it started in: unbind
+                _REQUEST_ID_VAR.set(...)
             if self.enabled:
-                now = time.perf_counter()
+                now = perf_counter()
                 log.info(
                     "request.completed",
                     request_id=request_id,

@@ -1,10 +1,26 @@
-"""structlog JSON logs to stdout, rendered with msgspec; stdlib logs (uvicorn) go the same way."""
+"""structlog JSON logs to stdout, rendered with msgspec; stdlib logs (uvicorn) go the same way.
+
+Lines go through one buffer (``LineBuffer``) instead of a write and a flush per line. A line
+logged while an event loop runs in this thread is written when the loop next gets round to it
+(``call_soon``: after the callbacks already queued, so under load one write carries the lines
+of every request that ended in the same pass, and at rest a line waits microseconds). A line
+logged with no running loop (start-up, shutdown, other threads), every stdlib record (uvicorn's
+own messages: ordering with them stays exact), and a buffer over ``LineBuffer.LIMIT`` bytes are
+written at once with everything before them; the buffer is also written at exit
+(``atexit``) and by ``flush_logs()``. So a clean shutdown, SIGTERM or reload loses no line, and
+a process killed outright loses at most the lines of one loop pass.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
-from typing import Any
+import threading
+import time
+from asyncio import AbstractEventLoop
+from asyncio.events import _get_running_loop
+from typing import Any, BinaryIO
 
 import msgspec
 import structlog
@@ -17,45 +33,152 @@ _tracebacks = structlog.processors.ExceptionRenderer(
 )
 
 
-def _serialize(event: dict[str, Any], **_: Any) -> bytes:
+class LineBuffer:
+    """Log lines on their way to a binary file, written in batches (see the module docstring)."""
+
+    LIMIT = 64 * 1024  # bytes held before a write regardless of the loop
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._scheduled: AbstractEventLoop | None = None  # the loop a flush is queued on
+
+    def write(self, line: bytes) -> None:
+        """Queue one line (without its newline)."""
+        loop = _get_running_loop()
+        with self._lock:
+            self._lines.append(line)
+            self._size += len(line) + 1
+            if loop is not None and self._size < self.LIMIT:
+                if self._scheduled is not loop:
+                    self._scheduled = loop
+                    loop.call_soon(self.flush)
+                return
+        self.flush()
+
+    def write_now(self, line: bytes) -> None:
+        """Write everything queued, then ``line``, before returning."""
+        with self._lock:
+            self._lines.append(line)
+            self._size += len(line) + 1
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled = None
+            if not self._lines:
+                return
+            data = b"\n".join(self._lines) + b"\n"
+            self._lines.clear()
+            self._size = 0
+            try:
+                self.file.write(data)
+                self.file.flush()
+            except (OSError, ValueError):  # stdout closed or gone: nothing left to tell
+                pass
+
+    # structlog calls the logger method named for the level.
+    msg = log = debug = info = warn = warning = write
+    fatal = failure = err = error = critical = exception = write
+
+
+_buffer: LineBuffer | None = None
+
+
+def flush_logs() -> None:
+    """Write every queued log line now (lifespan shutdown, exit)."""
+    if _buffer is not None:
+        _buffer.flush()
+
+
+def _buffer_for(file: BinaryIO) -> LineBuffer:
+    global _buffer
+    if _buffer is None:
+        _buffer = LineBuffer(file)
+        atexit.register(flush_logs)
+    elif _buffer.file is not file:
+        _buffer.flush()
+        _buffer.file = file
+    return _buffer
+
+
+class _Stamp:
+    """``ts``: UTC ISO 8601 with microseconds and ``Z``, exactly as structlog's
+    ``TimeStamper(fmt="iso", utc=True)`` writes it, with the date and time formatted once a second."""
+
+    __slots__ = ("prefix", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.prefix = ""
+
+    def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        micros = time.time_ns() // 1000
+        second, fraction = divmod(micros, 1_000_000)
+        if second != self.second:
+            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self.second = second
+        event["ts"] = f"{self.prefix}.{fraction:06d}Z" if fraction else f"{self.prefix}Z"
+        return event
+
+
+def _render(_logger: Any, _name: str, event: dict[str, Any]) -> bytes:
     return _encoder.encode(event)
 
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.processors.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+    _Stamp(),
 ]
+
+
+class _StdlibHandler(logging.Handler):
+    """stdlib records (uvicorn's), rendered like structlog's lines, written at once after
+    whatever structlog lines are queued."""
+
+    def __init__(self, buffer: LineBuffer, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.buffer = buffer
+        self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.buffer.write_now(self.format(record).encode())
+        except Exception:  # noqa: BLE001 - logging must not raise
+            self.handleError(record)
 
 
 def configure_logging(level: str = "info") -> None:
     """Idempotent: JSON lines on stdout, one object per event, keys ``ts``, ``level``, ``event``."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
+    buffer = _buffer_for(sys.stdout.buffer)
     structlog.configure(
-        processors=[
-            *_SHARED,
-            _tracebacks,
-            structlog.processors.JSONRenderer(serializer=_serialize),
-        ],
+        processors=[*_SHARED, _tracebacks, _render],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+        logger_factory=lambda *_: buffer,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                _tracebacks,
-                structlog.processors.JSONRenderer(serializer=lambda e, **_: _encoder.encode(e).decode()),
-            ],
-        )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _tracebacks,
+            structlog.processors.JSONRenderer(serializer=lambda e, **_: _encoder.encode(e).decode()),
+        ],
     )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_StdlibHandler(buffer, formatter)]
     root.setLevel(numeric)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True  # our access log replaces it
+    # Our access log replaces uvicorn's. With no handler anywhere up its chain, uvicorn sees
+    # ``hasHandlers() == False`` and skips formatting the client address and quoted path of
+    # every request for a logger that is disabled anyway.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True

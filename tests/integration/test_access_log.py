@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import re
+import sys
+from types import SimpleNamespace
+
+import msgspec
+import pytest
+import structlog
 from litestar.testing import AsyncTestClient
 from pytest_httpx import HTTPXMock, IteratorStream
 from structlog.testing import capture_logs
 
+from infrastructure.logging import configure_logging, flush_logs
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import ANTHROPIC_KEY, ANTHROPIC_URL, OPENAI_KEY, OPENAI_URL, sse
 
@@ -49,3 +59,61 @@ async def test_not_found_is_logged_with_an_id(gateway: AsyncTestClient) -> None:
     assert response.status_code == 404
     (line,) = [entry for entry in logs if entry["event"] == "request.completed"]
     assert line["status"] == 404 and line["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_generated_id_is_24_hex_digits_echoed_in_both_headers_and_new_per_request(
+    gateway: AsyncTestClient,
+) -> None:
+    with capture_logs() as logs:
+        first = await gateway.get("/healthz")
+        second = await gateway.get("/healthz")
+    ids = [response.headers["x-request-id"] for response in (first, second)]
+    assert all(re.fullmatch(r"[0-9a-f]{24}", rid) for rid in ids) and ids[0] != ids[1]
+    assert [response.headers["request-id"] for response in (first, second)] == ids
+    assert [entry["request_id"] for entry in logs if entry["event"] == "request.completed"] == ids
+
+
+async def test_lines_logged_during_a_request_carry_its_id_and_later_ones_do_not(
+    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(url=OPENAI_URL, status_code=500, json={"error": {"message": "boom"}})
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await gateway.post(
+            "/openai/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"x-request-id": "req-ctx"},
+        )
+        structlog.get_logger("t").info("after.request")
+    (failed,) = [entry for entry in logs if entry["event"] == "upstream.failed"]
+    assert failed["request_id"] == "req-ctx"
+    (after,) = [entry for entry in logs if entry["event"] == "after.request"]
+    assert "request_id" not in after
+
+
+async def test_the_line_on_stdout_has_the_documented_fields_in_order(
+    gateway: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", SimpleNamespace(buffer=written))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("info")
+    structlog.configure(cache_logger_on_first_use=False)  # leave other tests' loggers uncached
+    try:
+        response = await gateway.get("/nowhere", headers={"x-request-id": "req-out"})
+        flush_logs()
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:], root.level = handlers, level
+    lines = [msgspec.json.decode(line) for line in written.getvalue().splitlines()]
+    (line,) = [entry for entry in lines if entry.get("event") == "request.completed"]
+    assert response.status_code == 404
+    assert list(line) == [
+        "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "app", "frontdoor",
+        "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over", "stream_error",
+        "input_tokens", "output_tokens", "event", "level", "ts",
+    ]  # fmt: skip
+    assert (line["request_id"], line["method"], line["path"]) == ("req-out", "GET", "/nowhere")
+    assert line["status"] == 404
+    assert (line["level"], line["client_left"]) == ("info", False)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", line["ts"])
