@@ -5,8 +5,10 @@ directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, 
 this is the CPU that routing, translation, resilience and logging add to every request, and it
 varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures this checkout or
 another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per
-request, the minimum of 5 rounds of 3,000 requests, for a same-protocol and a translated path
-of each frontdoor.
+request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-protocol and a
+translated path of each frontdoor, non-streaming then streaming (the bench's 40-frame upstream
+streams, handed over line by line as the HTTP clients do). Names after the checkout pick paths
+(``python -m bench.inprocess . openai-openai-stream``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE
+ONLY = set(sys.argv[2:])
 sys.path.insert(0, str(ROOT))
 
 CONFIG = """
@@ -38,33 +41,60 @@ PATHS = [
     ("openai-anthropic", "/openai/v1/chat/completions", b'{"model":"claude-3","messages":[{"role":"user","content":"Hello!"}]}'),
     ("anthropic-anthropic", "/anthropic/v1/messages", b'{"model":"claude-3","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
     ("anthropic-openai", "/anthropic/v1/messages", b'{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
-]
+    ("openai-openai-stream", "/openai/v1/chat/completions", b'{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello!"}]}'),
+    ("openai-anthropic-stream", "/openai/v1/chat/completions", b'{"model":"claude-3","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello!"}]}'),
+    ("anthropic-anthropic-stream", "/anthropic/v1/messages", b'{"model":"claude-3","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello!"}]}'),
+    ("anthropic-openai-stream", "/anthropic/v1/messages", b'{"model":"gpt-4o-mini","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello!"}]}'),
+]  # fmt: skip
 
 
 def build() -> object:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
     from adapters.outbound.http import UpstreamResponse
     from app.asgi import create_app
     from app.middleware import AccessLogMiddleware
+    from bench.upstream import anthropic_stream_frames, openai_stream_frames
     from infrastructure.config.loader import parse_config
     from infrastructure.container import Container
     from infrastructure.http import HttpPool
 
     fixtures = HERE / "tests" / "fixtures"
 
+    class FakeStream:
+        status = 200
+        headers: dict[str, str] = {}  # noqa: RUF012
+
+        def __init__(self, lines: list[bytes]) -> None:
+            self._lines = lines
+
+        async def read(self) -> bytes:
+            return b""
+
+        async def lines(self) -> AsyncIterator[bytes]:
+            for line in self._lines:
+                yield line
+
     class FakeHttp:
-        def __init__(self, body: bytes) -> None:
+        def __init__(self, body: bytes, frames: list[bytes]) -> None:
             self.body = body
+            self.lines = b"".join(frames).split(b"\n")[:-1]  # as split_lines hands them over
 
         async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:
             return UpstreamResponse(200, {}, self.body)
+
+        @asynccontextmanager
+        async def stream(self, url: str, headers: object, body: bytes) -> AsyncIterator[FakeStream]:
+            yield FakeStream(self.lines)
 
         async def aclose(self) -> None:
             pass
 
     loaded = parse_config(CONFIG, source="bench", env={})
     container = Container(loaded=loaded)
-    pool = HttpPool({"oa": FakeHttp((fixtures / "openai/chat_text.json").read_bytes()),
-                     "an": FakeHttp((fixtures / "anthropic/message_text.json").read_bytes())})  # fmt: skip
+    pool = HttpPool({"oa": FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames()),
+                     "an": FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())})  # fmt: skip
     container.http_pool.override(pool)
     return AccessLogMiddleware(create_app(loaded, container))
 
@@ -93,14 +123,17 @@ async def call(app: object, path: str, body: bytes) -> None:
 async def main() -> None:
     app = build()
     for name, path, body in PATHS:
-        for _ in range(500):
+        if ONLY and name not in ONLY:
+            continue
+        count = 600 if name.endswith("-stream") else 3000
+        for _ in range(count // 6):
             await call(app, path, body)
         rounds = []
         for _ in range(5):
             started = time.process_time()
-            for _ in range(3000):
+            for _ in range(count):
                 await call(app, path, body)
-            rounds.append((time.process_time() - started) / 3000 * 1e6)
+            rounds.append((time.process_time() - started) / count * 1e6)
         print(f"{name:22s} {min(rounds):6.1f} us/request", file=sys.stderr, flush=True)
 
 

@@ -56,16 +56,26 @@ class _CoalescingWriter:
         finally:
             self._drained.set()  # a producer waiting for room must not wait forever
 
-    async def write(self, chunk: bytes) -> None:
+    def put(self, chunk: bytes) -> bool:
+        """Buffer ``chunk`` (no await: the usual case costs no coroutine); True when the buffer
+        is full and the producer must ``await drain()`` before the next one."""
         if self._task.done():  # the writer failed: surface its error here
             self._task.result()
-        self._buffer.append(chunk)
+        buffer = self._buffer
+        buffer.append(chunk)
         self._wake.set()
-        if len(self._buffer) >= MAX_PENDING:
-            self._drained.clear()
-            await self._drained.wait()
-            if self._task.done():
-                self._task.result()
+        return len(buffer) >= MAX_PENDING
+
+    async def drain(self) -> None:
+        """Wait until the writer has taken the buffer."""
+        self._drained.clear()
+        await self._drained.wait()
+        if self._task.done():
+            self._task.result()
+
+    async def write(self, chunk: bytes) -> None:
+        if self.put(chunk):
+            await self.drain()
 
     async def close(self) -> None:
         """Flush what is left and end the body."""
@@ -92,8 +102,10 @@ async def send_sse(send: Any, chunks: AsyncIterator[bytes]) -> None:
         try:
             if first is not None:
                 await writer.write(first)
+            put = writer.put
             async for chunk in chunks:
-                await writer.write(chunk)
+                if put(chunk):
+                    await writer.drain()
             await writer.close()
         finally:
             writer.cancel()

@@ -127,16 +127,17 @@ def _native_frame(event: AnyEvent, data: bytes, alias: str | None) -> bytes:
 
 
 async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
-    async for event in events:
-        data = event.native
-        if data is None:
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            data = event.native
+            if data is None:
+                if isinstance(event, StreamError):
+                    yield error_frame(event)
+                    return
+                continue
+            yield _native_frame(event, data, alias)
             if isinstance(event, StreamError):
-                yield error_frame(event)
                 return
-            continue
-        yield _native_frame(event, data, alias)
-        if isinstance(event, StreamError):
-            return
 
 
 # --------------------------------------------------------------------------- translated mode
@@ -224,55 +225,51 @@ async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> Asyn
     indexes: dict[int, int] = {}  # IR index -> output index, for blocks that were emitted
     open_blocks: list[int] = []  # output indexes started and not stopped
     delta_sent = False
-    async for event in events:
-        match event:
-            case MessageStart():
-                yield _message_start(event, alias or event.model)
-            case BlockStart():
-                frames = _block_start(len(indexes), event.block)
-                if frames is None:
-                    continue
-                index = indexes[event.index] = len(indexes)
-                open_blocks.append(index)
-                for chunk in frames:
-                    yield chunk
-            case BlockDelta():
-                index = indexes.get(event.index)
-                if index is not None:
-                    yield _delta(index, event.delta)
-            case BlockStop():
-                index = indexes.get(event.index)
-                if index is not None and index in open_blocks:
-                    open_blocks.remove(index)
-                    yield _STOP_HEAD + b"%d" % index + b"}\n\n"
-            case MessageDelta():
-                for index in open_blocks:  # the IR closes blocks first; be safe if it did not
-                    yield _STOP_HEAD + b"%d" % index + b"}\n\n"
-                open_blocks.clear()
-                delta_sent = True
-                yield _message_delta(event)
-            case MessageStop():
-                if not delta_sent:
-                    yield _message_delta(MessageDelta())
-                yield MESSAGE_STOP
-            case StreamError():
-                yield error_frame(event)
-                return
-            case Ping():
-                pass
-            case _:
-                assert_never(event)
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            match event:
+                case MessageStart():
+                    yield _message_start(event, alias or event.model)
+                case BlockStart():
+                    frames = _block_start(len(indexes), event.block)
+                    if frames is None:
+                        continue
+                    index = indexes[event.index] = len(indexes)
+                    open_blocks.append(index)
+                    for chunk in frames:
+                        yield chunk
+                case BlockDelta():
+                    index = indexes.get(event.index)
+                    if index is not None:
+                        yield _delta(index, event.delta)
+                case BlockStop():
+                    index = indexes.get(event.index)
+                    if index is not None and index in open_blocks:
+                        open_blocks.remove(index)
+                        yield _STOP_HEAD + b"%d" % index + b"}\n\n"
+                case MessageDelta():
+                    for index in open_blocks:  # the IR closes blocks first; be safe if it did not
+                        yield _STOP_HEAD + b"%d" % index + b"}\n\n"
+                    open_blocks.clear()
+                    delta_sent = True
+                    yield _message_delta(event)
+                case MessageStop():
+                    if not delta_sent:
+                        yield _message_delta(MessageDelta())
+                    yield MESSAGE_STOP
+                case StreamError():
+                    yield error_frame(event)
+                    return
+                case Ping():
+                    pass
+                case _:
+                    assert_never(event)
 
 
-async def encode_stream(
+def encode_stream(
     events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames for an Anthropic client; closes ``events`` when done or closed."""
-    async with aclosing(events):  # type: ignore[type-var]
-        if exchange.upstream_protocol == "anthropic":
-            frames = _relay(events, exchange.alias)
-        else:
-            frames = _translate(events, exchange.alias)
-        async with aclosing(frames):
-            async for chunk in frames:
-                yield chunk
+    if exchange.upstream_protocol == "anthropic":
+        return _relay(events, exchange.alias)
+    return _translate(events, exchange.alias)

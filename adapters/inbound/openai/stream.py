@@ -55,6 +55,7 @@ _TAIL = b"}\n\n"
 _TAIL_USAGE_NULL = b',"usage":null}\n\n'
 _ROLE_DELTA = b'{"role":"assistant","content":"","refusal":null}'
 _CONTENT = b'{"content":'
+_CHOICE_CONTENT = _CHOICE + _CONTENT
 _REASONING = b'{"reasoning_content":'
 _TOOL_ARGS = b'{"tool_calls":[{"index":'
 _ARGS = b',"function":{"arguments":'
@@ -125,8 +126,11 @@ async def _translate(
     tool_numbers: dict[int, bytes] = {}  # block index -> the tool call's OpenAI index
     finished = False
 
+    end = _NOT_FINISHED + tail
+    text_end = b"}" + end
+
     def chunk(delta: bytes) -> bytes:
-        return head + _CHOICE + delta + _NOT_FINISHED + tail
+        return b"".join((head, _CHOICE, delta, end))
 
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
@@ -152,8 +156,8 @@ async def _translate(
                     yield chunk(_CONTENT + _encode(text) + b"}")
                 case BlockStart(block=ThinkingBlock(thinking=text)) if text:
                     yield chunk(_REASONING + _encode(text) + b"}")
-                case BlockDelta(delta=TextDelta(text=text)):
-                    yield chunk(_CONTENT + _encode(text) + b"}")
+                case BlockDelta(delta=TextDelta(text=text)):  # the usual event: one join
+                    yield b"".join((head, _CHOICE_CONTENT, _encode(text), text_end))
                 case BlockDelta(delta=ThinkingDelta(thinking=text)):
                     yield chunk(_REASONING + _encode(text) + b"}")
                 case BlockDelta(delta=ToolInputDelta(partial_json=fragment)):

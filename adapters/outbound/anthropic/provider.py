@@ -10,7 +10,7 @@ The client's own ``x-api-key`` / ``authorization`` never reach this module.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
+from contextlib import asynccontextmanager
 
 import msgspec
 
@@ -18,7 +18,7 @@ from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.errors import map_error
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
 from adapters.outbound.anthropic.response import parse_response
-from adapters.outbound.anthropic.stream import parse_stream
+from adapters.outbound.anthropic.stream import parse_upstream
 from adapters.outbound.http import HttpClient
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
@@ -79,15 +79,19 @@ class AnthropicProvider:
         native = request.native
         return parse_response(answer.body, content=native is UNSET or native.protocol != "anthropic")
 
-    async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+        """The parser's generator itself: it opens the upstream request (``_lines``) on its
+        first ``__anext__`` and closes it on ``aclose()``."""
+        return parse_upstream(self._lines(request, model))
+
+    @asynccontextmanager
+    async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
         body = build_body(request, model, self._settings)
         async with self._http.stream(self._messages_url, self._headers_for(request), body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
-            async with aclosing(parse_stream(upstream.lines())) as events:
-                async for event in events:
-                    yield event
+            yield upstream.lines()
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
         self._check_key()

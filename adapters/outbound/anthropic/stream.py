@@ -12,6 +12,7 @@ so that the connection can go back to the pool.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 import msgspec
 
@@ -90,19 +91,26 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes) -> AnyEvent:
             return Ping(native=data)
 
 
-async def parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[AnyEvent]:
+def parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[AnyEvent]:
     """IR events from the lines of an Anthropic ``/v1/messages`` stream."""
+    return parse_upstream(nullcontext(lines))
+
+
+async def parse_upstream(opener: AbstractAsyncContextManager[AsyncIterator[bytes]]) -> AsyncIterator[AnyEvent]:
+    """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
+    with the iterator): the provider's stream is this generator, one hop less per event."""
     stopped = False
-    async for frame in decode_sse(lines):
-        if stopped:  # drain: the body ends right after message_stop
-            continue
-        try:
-            ir = _event_to_ir(_decode_event(frame.data), frame.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise GatewayError(ErrorKind.PROTOCOL, f"Unreadable Anthropic stream event: {exc}") from None
-        yield ir
-        if isinstance(ir, StreamError):
-            return
-        stopped = isinstance(ir, MessageStop)
-    if not stopped:
-        raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
+    async with opener as lines:
+        async for frame in decode_sse(lines):
+            if stopped:  # drain: the body ends right after message_stop
+                continue
+            try:
+                ir = _event_to_ir(_decode_event(frame.data), frame.data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise GatewayError(ErrorKind.PROTOCOL, f"Unreadable Anthropic stream event: {exc}") from None
+            yield ir
+            if isinstance(ir, StreamError):
+                return
+            stopped = isinstance(ir, MessageStop)
+        if not stopped:
+            raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
+from contextlib import asynccontextmanager
 
 from adapters.outbound import ProviderSettings
 from adapters.outbound.http import HttpClient
 from adapters.outbound.openai.errors import map_error
 from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
-from adapters.outbound.openai.stream import parse_stream
+from adapters.outbound.openai.stream import parse_upstream
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
 from domain.tokens import estimate_tokens
@@ -56,16 +56,21 @@ class OpenAIProvider:
         native = request.native
         return parse_response(answer.body, content=native is UNSET or native.protocol != "openai")
 
-    async def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+        """The parser's generator itself: it opens the upstream request (``_lines``) on its
+        first ``__anext__`` and closes it on ``aclose()``."""
+        native = request.native  # an OpenAI client gets the frames as they are
+        relay = native is not UNSET and native.protocol == "openai"
+        return parse_upstream(self._lines(request, model), relay_usage=request.include_usage is True, relay=relay)
+
+    @asynccontextmanager
+    async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
         body = build_body(request, model, self._settings)
         async with self._http.stream(self._url, self._stream_headers, body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
-            relay_usage = request.include_usage is True
-            async with aclosing(parse_stream(upstream.lines(), relay_usage=relay_usage)) as events:
-                async for event in events:
-                    yield event
+            yield upstream.lines()
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
         """A local estimate (OpenAI has no counting endpoint; see ``domain.tokens``). It runs in

@@ -125,6 +125,32 @@ class ChatCompletionChunk(Wire):
     error: ErrorObject | str | None | UnsetType = UNSET
 
 
+class DeltaHead(Wire):
+    """Decoding only: whether a relayed chunk's delta calls tools (its text is skipped unread)."""
+
+    tool_calls: list[msgspec.Raw] | None | UnsetType = UNSET
+    function_call: msgspec.Raw | None | UnsetType = UNSET
+
+
+class ChunkChoiceHead(Wire):
+    index: int = 0
+    delta: DeltaHead | UnsetType = UNSET
+    finish_reason: str | None | UnsetType = UNSET
+    stop_reason: str | int | None | UnsetType = UNSET
+
+
+class ChatCompletionChunkHead(Wire):
+    """Decoding only: what the gateway needs of a chunk it relays untouched (ids, usage, the
+    finish, an error frame); the deltas' content is never parsed."""
+
+    id: str = ""
+    created: int | UnsetType = UNSET
+    model: str = ""
+    choices: list[ChunkChoiceHead] = []
+    usage: Usage | None | UnsetType = UNSET
+    error: ErrorObject | str | None | UnsetType = UNSET
+
+
 class ErrorEnvelope(Wire):
     """An error response body. ``message``/``detail`` cover servers that skip the envelope."""
 
