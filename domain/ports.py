@@ -14,7 +14,7 @@ class ChatProvider(_Protocol):
     """An upstream LLM API. Implementations live in ``adapters/outbound/<kind>/``.
 
     ``model`` is the upstream model to ask for (routing may have rewritten the request's).
-    Errors are raised as ``domain.errors.GatewayError``. ``stream`` is an async generator that
+    Errors are raised as ``domain.errors.GatewayError``. ``stream`` returns an async generator that
     opens the upstream request on its first ``__anext__`` and closes it on ``aclose()``; an
     upstream error *frame* inside a stream is yielded as ``StreamError``, a transport failure
     is raised.

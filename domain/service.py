@@ -32,6 +32,7 @@ T = TypeVar("T")
 Call = Callable[[ChatProvider, str, ProviderPolicy], Awaitable[T]]
 
 DEFAULT_POLICY = ProviderPolicy()
+ROUTE_MEMO_LIMIT = 4096
 
 
 class ChatService:
@@ -49,6 +50,7 @@ class ChatService:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._table = table
+        self._routes: dict[str, Route] = {}  # resolved routes by model: the table never changes
         self._providers = providers
         self._breakers = breakers or Breakers()
         self._policies = policies or {}
@@ -57,7 +59,15 @@ class ChatService:
         self._sleep = sleep
 
     def route(self, model: str) -> Route:
-        return resolve(self._table, model)
+        """``resolve``, remembered per model name (names are client-chosen: the memo is emptied
+        when it holds ``ROUTE_MEMO_LIMIT`` of them). Unroutable names are not remembered."""
+        route = self._routes.get(model)
+        if route is None:
+            route = resolve(self._table, model)
+            if len(self._routes) >= ROUTE_MEMO_LIMIT:
+                self._routes.clear()
+            self._routes[model] = route
+        return route
 
     async def complete(self, request: ChatRequest, exchange: Exchange) -> ChatResponse:
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
