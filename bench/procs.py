@@ -24,14 +24,14 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _PR_SET_PDEATHSIG = 1
 
 
-def _child_setup(core: int | None) -> None:
+def _child_setup(core: int | set[int] | None) -> None:
     """Runs in the child between fork and exec: die with the parent, pin to ``core``."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
     if core is not None:
-        os.sched_setaffinity(0, {core})
+        os.sched_setaffinity(0, core if isinstance(core, set) else {core})
 
 
 class Procs:
@@ -46,7 +46,7 @@ class Procs:
         name: str,
         argv: Sequence[str],
         *,
-        core: int | None,
+        core: int | set[int] | None,
         log: Path,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,

@@ -256,7 +256,7 @@ class Bench:
                 argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config),
                         "--workers", str(count)]  # fmt: skip
                 env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-                proc = self.procs.start(name, argv, core=None, log=self.work / f"{name}.log", env=env, cwd=ROOT)
+                proc = self.procs.start(name, argv, core=set(_CORES), log=self.work / f"{name}.log", env=env, cwd=ROOT)
                 wait_http(f"http://127.0.0.1:{port}/readyz", proc)
                 gateways.append((count, port, proc))
             runs: dict[int, list[dict[str, Any]]] = {count: [] for count, _, _ in gateways}
@@ -265,7 +265,7 @@ class Bench:
                                 connections=connections, seconds=self.o.warmup)  # fmt: skip
             for _ in range(rounds):
                 for count, port, proc in gateways:
-                    pids = _children(proc.pid) if count > 1 else [proc.pid]
+                    pids = _workers(proc.pid) if count > 1 else [proc.pid]
                     before = [cpu_ms(pid) for pid in pids]
                     record = self._load(scenario, port, proc.pid, connections, client)
                     spent = [cpu_ms(pid) - b for pid, b in zip(pids, before, strict=True)]
@@ -340,6 +340,18 @@ class Bench:
             text = profile.render(f"open-streams / {client}", profile.summarize(out))
             self.profiles.append(text)
             print(text, flush=True)
+
+
+def _workers(pid: int) -> list[int]:
+    """uvicorn's worker processes under its supervisor (not multiprocessing's resource tracker)."""
+    found = []
+    for child in _children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
 
 
 def _line(r: dict[str, Any]) -> str:
