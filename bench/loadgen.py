@@ -59,13 +59,15 @@ class WrkResult(msgspec.Struct, frozen=True):
 
 
 def write_lua(scenario: Scenario, work: Path, delay_ms: int | None = None) -> Path:
-    """The scenario's script; with ``delay_ms`` each connection waits that long between its
-    requests (a paced load, below the gateway's capacity)."""
+    """The scenario's script; with ``delay_ms`` each connection waits that long on average
+    between its requests (a paced load, below the gateway's capacity)."""
     body = scenario.body.decode()
     assert "]==]" not in body
     body = f"[==[{body}]==]" if body else "nil"
     headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in scenario.headers.items())
-    delay = f"delay = function() return {delay_ms} end" if delay_ms else ""
+    # Uniform between 0 and twice the mean: a fixed delay keeps the connections in step, and
+    # 32 requests arriving together queue behind each other (a burst, not a paced load).
+    delay = f"delay = function() return math.random(0, {2 * delay_ms}) end" if delay_ms else ""
     path = work / "lua" / f"{scenario.name}{'-paced' if delay_ms else ''}.lua"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_LUA.format(method=scenario.method, body=body, headers=headers, delay=delay))
