@@ -69,6 +69,7 @@ class _StreamClient(asyncio.Protocol):
             self.totals.firsts.append(now - self.sent)
             count -= 1
             self.frames = 1
+            self.last = now  # frames that came with the first one: gaps of zero
         if count:  # frames that arrive together after a stall: one real gap, then zeros
             self.totals.gaps.append(now - self.last)
             self.totals.gaps.extend([0.0] * (count - 1))
