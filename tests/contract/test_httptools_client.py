@@ -17,6 +17,7 @@ from adapters.outbound.http import PoolLimits, Timeouts
 from adapters.outbound.http.h1_connection import HIGH_WATER
 from adapters.outbound.http.httptools_client import HttptoolsClient
 from domain.errors import ErrorKind, GatewayError
+from tests.contract.test_http_clients import closed_port
 
 TIMEOUTS = Timeouts(connect=0.5, read=0.3, total=1.0)
 BODY = b'{"model":"m","messages":[]}'
@@ -60,6 +61,8 @@ class RawServer:
                 request = head + await reader.readexactly(length)
                 self.requests.append(request)
                 answer = self.answers.pop(0)(request) if self.answers else ok(b"{}")
+                if asyncio.iscoroutine(answer):
+                    answer = await answer
                 if answer is None:
                     writer.close()
                     return
@@ -300,6 +303,117 @@ async def test_bytes_outside_an_exchange_close_the_connection(client: HttptoolsC
     assert (await client.post(server.url, HEADERS, BODY)).status == 200
 
     assert server.connections == 2
+
+
+async def test_a_second_answer_in_the_same_packet_leaves_the_first_intact(
+    client: HttptoolsClient, server: RawServer
+):
+    server.answers.append(
+        answer(
+            ok(b'{"a":1}', b"X-A: 1\r\n") + b'HTTP/1.1 500 Oops\r\nX-A: 2\r\nContent-Length: 7\r\n\r\n{"b":2}'
+        )
+    )
+
+    first = await client.post(server.url, HEADERS, BODY)
+    second = await client.post(server.url, HEADERS, BODY)
+
+    assert (first.status, first.body, first.headers["x-a"], first.headers["content-length"]) == (
+        200,
+        b'{"a":1}',
+        "1",
+        "7",
+    )
+    assert second.status == 200
+    assert server.connections == 2  # the out-of-step connection was not reused
+
+
+async def test_a_body_above_the_high_water_mark_leaves_a_reusable_connection(
+    client: HttptoolsClient, server: RawServer
+):
+    big = b'{"data":"' + b"x" * (HIGH_WATER + 200_000) + b'"}'
+    server.answers += [answer(ok(big)), answer(ok(gzip.compress(big), b"Content-Encoding: gzip\r\n"))]
+
+    assert (await client.post(server.url, HEADERS, BODY)).body == big
+    assert (await client.post(server.url, HEADERS, BODY)).body == big
+    assert (await client.post(server.url, HEADERS, BODY)).status == 200  # not paused: answered at once
+
+    assert server.connections == 1
+
+
+async def test_reading_a_whole_stream_body_times_out_when_the_upstream_stalls(
+    client: HttptoolsClient, server: RawServer
+):
+    server.answers.append(answer(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\n" + b'{"error":'))
+
+    async with client.stream(server.url, HEADERS, BODY) as stream:
+        with pytest.raises(GatewayError) as caught:
+            await asyncio.wait_for(stream.read(), 3)
+
+    assert caught.value.kind is ErrorKind.TIMEOUT
+
+
+async def test_a_truncated_gzip_body_is_unreadable(client: HttptoolsClient, server: RawServer):
+    server.answers.append(answer(ok(gzip.compress(b'{"a":1}' * 100)[:20], b"Content-Encoding: gzip\r\n")))
+
+    with pytest.raises(GatewayError) as caught:
+        await client.post(server.url, HEADERS, BODY)
+
+    assert caught.value.kind is ErrorKind.PROTOCOL
+
+
+@pytest.mark.parametrize("name", ["x key", "x:key", "x\tkey", ""])
+async def test_a_header_name_that_is_not_a_token_is_refused_unsent(
+    client: HttptoolsClient, server: RawServer, name: str
+):
+    with pytest.raises(GatewayError) as caught:
+        await client.post(server.url, {name: "v"}, BODY)
+
+    assert caught.value.kind is ErrorKind.CONFIGURATION
+    assert server.requests == []
+
+
+async def test_a_failed_connect_hands_its_slot_to_a_waiting_request():
+    timeouts = Timeouts(connect=0.5, read=1.0, total=2.0)
+    client = HttptoolsClient(name="up", timeouts=timeouts, limits=PoolLimits(max_connections=1))
+    url = f"http://127.0.0.1:{closed_port()}/v1/chat/completions"
+    try:
+        results = await asyncio.gather(
+            *(client.post(url, HEADERS, BODY) for _ in range(3)), return_exceptions=True
+        )
+    finally:
+        await client.aclose()
+
+    assert [r.kind for r in results] == [ErrorKind.UNAVAILABLE] * 3  # none waited out the connect timeout
+
+
+async def test_a_woken_waiter_that_is_cancelled_passes_its_turn_on(server: RawServer):
+    async def slow(_request: bytes) -> bytes:
+        await asyncio.sleep(0.1)
+        return ok(b"{}")
+
+    server.answers.append(slow)
+    client = HttptoolsClient(name="up", timeouts=TIMEOUTS, limits=PoolLimits(max_connections=1))
+    holder = asyncio.create_task(client.post(server.url, HEADERS, BODY))
+    await asyncio.sleep(0.02)
+    woken = asyncio.create_task(client.post(server.url, HEADERS, BODY))
+    waiting = asyncio.create_task(client.post(server.url, HEADERS, BODY))
+    await asyncio.sleep(0.02)
+    pool = client._pool
+    first_waiter = pool._waiters[0]
+    wake_one = pool._wake_one
+
+    def wake_then_leave() -> None:  # the woken request's client leaves before it runs
+        wake_one()
+        if first_waiter.done() and not woken.done():
+            woken.cancel()
+
+    pool._wake_one = wake_then_leave  # type: ignore[method-assign]
+    try:
+        await holder
+        assert (await asyncio.wait_for(waiting, 2)).status == 200
+        assert woken.cancelled()
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

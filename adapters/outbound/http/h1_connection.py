@@ -46,7 +46,7 @@ class H1Connection(asyncio.Protocol):
         "transport", "origin", "idle_since", "reused", "received", "status", "headers", "complete",
         "error", "_loop", "_parser", "_on_lost", "_raw", "_chunks", "_buffered", "_paused",
         "_headers_done", "_until_eof", "_informational", "_keep_alive", "_decoder", "_waiter",
-        "_wait_since", "_last", "_read", "_total_at", "_timer", "_busy",
+        "_wait_since", "_last", "_read", "_total_at", "_timer", "_busy", "_whole",
     )  # fmt: skip
 
     def __init__(self, origin: tuple[str, str, int], on_lost: Callable[[H1Connection], None]) -> None:
@@ -63,6 +63,9 @@ class H1Connection(asyncio.Protocol):
         self._reset()
 
     def _reset(self) -> None:
+        if getattr(self, "_paused", False):
+            self._resume()
+        self._whole = False  # read_all() runs: the whole body is wanted, no pausing
         self.received = 0  # response bytes of the current exchange
         self.status = 0
         self.headers: dict[str, str] = {}
@@ -90,7 +93,8 @@ class H1Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self._keep_alive and self.error is None and not self.closed
+        done = self.complete and self.error is None
+        return done and self._keep_alive and not self._paused and not self.closed
 
     def send(self, head: bytes, body: bytes, read: float, total: float | None) -> None:
         """Write one request; the response is read with the methods below."""
@@ -124,19 +128,18 @@ class H1Connection(asyncio.Protocol):
                 data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 chunks.clear()
                 self._buffered = 0
-                if self._paused and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
+                if self._paused:
+                    self._resume()
                 return data
             if self.complete:
                 return b""
             await self._wait()
 
     async def read_all(self) -> bytes:
+        self._whole = True  # the whole body is wanted: keep reading, and time out on the upstream
+        if self._paused:
+            self._resume()
         while not self.complete:
-            if self._paused and self.transport is not None:  # the whole body is wanted: keep reading
-                self._paused = False
-                self.transport.resume_reading()
             await self._wait()
         chunks = self._chunks
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -167,6 +170,11 @@ class H1Connection(asyncio.Protocol):
         if self.error is not None and not self.complete:
             raise self.error
 
+    def _resume(self) -> None:
+        self._paused = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -187,7 +195,7 @@ class H1Connection(asyncio.Protocol):
         if self._total_at is not None and now >= self._total_at:
             self._fail(UpstreamTimeout("total"))
             return
-        if self._waiter is not None and not self._chunks:  # waiting on the upstream, not behind it
+        if self._waiter is not None and (self._whole or not self._chunks):  # waiting on the upstream
             read_at = max(self._last, self._wait_since) + self._read
             if now >= read_at:
                 self._fail(UpstreamTimeout("read"))
@@ -235,8 +243,8 @@ class H1Connection(asyncio.Protocol):
     # -- httptools callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        if self.complete:  # a second answer to one request: the connection is out of step
-            self._keep_alive = False
+        if self.complete:  # a second answer to one request: stop here, the first one stands
+            raise httptools.HttpParserError("the upstream sent a second response to one request")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw.append((name, value))
@@ -272,7 +280,7 @@ class H1Connection(asyncio.Protocol):
                 return
         self._chunks.append(body)
         self._buffered += len(body)
-        if self._buffered > HIGH_WATER and not self._paused and self.transport is not None:
+        if self._buffered > HIGH_WATER and not (self._whole or self._paused) and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
         self._wake()
@@ -284,11 +292,17 @@ class H1Connection(asyncio.Protocol):
         self._end_body()
 
     def _end_body(self) -> None:
-        if self._decoder is not None:
-            tail = self._decoder.flush()
+        decoder = self._decoder
+        if decoder is not None:
+            tail = decoder.flush()
             if tail:
                 self._chunks.append(tail)
             self._decoder = None
+            if not decoder.eof:
+                self._fail(httptools.HttpParserError("the compressed body ends before its end"))
+                return
+        if self._paused:
+            self._resume()
         self.complete = True
         self.finish()
         self._wake()

@@ -33,15 +33,7 @@ class H1Pool:
     async def acquire(self, origin: Origin) -> H1Connection:
         """An idle connection to ``origin``, else a new one. Raises ``UpstreamTimeout("connect")``
         or the ``OSError`` of a failed connect."""
-        idle = self._idle.get(origin)
-        if idle:
-            now = asyncio.get_running_loop().time()
-            while idle:
-                conn = idle.pop()
-                if now - conn.idle_since <= self._expiry and not conn.closed:
-                    return conn
-                self._discard(conn)
-        return await self._connect(origin)
+        return self._take_idle(origin) or await self._connect(origin)
 
     def release(self, conn: H1Connection) -> None:
         """Take back a connection after its exchange: kept when reusable, else closed."""
@@ -76,14 +68,18 @@ class H1Pool:
                         self._waiters.append(waiter)
                         try:
                             await waiter
-                        finally:
+                        except BaseException:
                             if waiter in self._waiters:
                                 self._waiters.remove(waiter)
+                            elif waiter.done() and not waiter.cancelled():
+                                self._wake_one()  # woken, then cancelled: pass the turn on
+                            raise
                     if self.closed:
                         raise ConnectionError("the HTTP client is closed")
                     if conn := self._take_idle(origin):  # one came back meanwhile
                         return conn
                 self._connecting += 1
+                connected = False
                 try:
                     scheme, host, port = origin
                     _, conn = await loop.create_connection(
@@ -92,20 +88,26 @@ class H1Pool:
                         port,
                         ssl=self._tls_context() if scheme == "https" else None,
                     )
+                    connected = True
                 finally:
                     self._connecting -= 1
+                    if not connected:  # failed or cancelled: its slot is free for a waiter
+                        self._wake_one()
         except TimeoutError:
-            self._wake_one()
             raise UpstreamTimeout("connect") from None
         self._open.add(conn)
         return conn
 
     def _take_idle(self, origin: Origin) -> H1Connection | None:
+        """The most recently used idle connection to ``origin`` that is still good."""
         idle = self._idle.get(origin)
-        while idle:
-            conn = idle.pop()
-            if not conn.closed:
-                return conn
+        if idle:
+            now = asyncio.get_running_loop().time()
+            while idle:
+                conn = idle.pop()
+                if now - conn.idle_since <= self._expiry and not conn.closed:
+                    return conn
+                self._discard(conn)
         return None
 
     def _close_an_idle_one(self) -> bool:

@@ -26,6 +26,7 @@ Choices, for the record:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -44,6 +45,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _TransportErrors = (OSError, UpstreamTimeout, httptools.HttpParserError)
 _URL_CACHE_SIZE = 256
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
 
 
 class HttptoolsClient:
@@ -91,6 +93,8 @@ class HttptoolsClient:
             conn = await self._pool.acquire(origin)
         except _TransportErrors as exc:
             raise self._error(exc) from None
+        except (ValueError, UnicodeError) as exc:  # a host the resolver refuses outright
+            raise unusable_url(self.name, exc) from None
         try:
             conn.send(head, body, self.timeouts.read, total)
             await conn.wait_headers()
@@ -112,6 +116,12 @@ class HttptoolsClient:
             lowered = name.lower()
             if lowered in _OWN_HEADERS:
                 continue
+            if not _TOKEN.fullmatch(name):
+                raise GatewayError(
+                    ErrorKind.CONFIGURATION,
+                    f"Provider '{self.name}' has a header whose name is not an HTTP token: {name!r}",
+                    provider=self.name,
+                )
             has_agent = has_agent or lowered == "user-agent"
             lines.append(f"{name}: {value}\r\n")
         if not has_agent:
