@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any
 
 import msgspec
 import structlog
@@ -169,6 +170,23 @@ def _unreadable(exc: Exception) -> GatewayError:
     return GatewayError(ErrorKind.PROTOCOL, f"Upstream sent an unreadable stream chunk: {exc}")
 
 
+def _decode(decoder: Any, data: bytes, started: bool) -> tuple[Any, StreamError | None]:
+    """One frame's chunk, and the ``StreamError`` to end with when it is an error frame. Before
+    anything was sent, an error frame is raised instead: an ordinary error (and a reason to fall
+    back)."""
+    try:
+        chunk = decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _unreadable(exc) from None
+    if not chunk.error:
+        return chunk, None
+    error = error_object(chunk.error, "upstream")
+    kind, message = kind_of(error), error.message or "Upstream reported an error."
+    if not started:
+        raise GatewayError(kind, message)
+    return chunk, StreamError(kind=kind.value, message=message, native=data)
+
+
 async def _events(opener: Opener, relay_usage: bool) -> AsyncIterator[AnyEvent]:
     blocks = _Blocks()
     started = finished = False
@@ -180,16 +198,9 @@ async def _events(opener: Opener, relay_usage: bool) -> AsyncIterator[AnyEvent]:
             data = frame.data
             if data == DONE:
                 break
-            try:
-                chunk = _decoder.decode(data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise _unreadable(exc) from None
-            if chunk.error:
-                error = error_object(chunk.error, "upstream")
-                kind, message = kind_of(error), error.message or "Upstream reported an error."
-                if not started:  # nothing sent yet: an ordinary error (and a reason to fall back)
-                    raise GatewayError(kind, message)
-                yield StreamError(kind=kind.value, message=message, native=data)
+            chunk, failed = _decode(_decoder, data, started)
+            if failed is not None:
+                yield failed
                 return
             if started and not chunk.usage and len(chunk.choices) == 1:
                 # The usual frame, one more piece of the open text block: no detour via _Blocks.
@@ -261,16 +272,9 @@ async def _relay_events(opener: Opener, relay_usage: bool) -> AsyncIterator[AnyE
             data = frame.data
             if data == DONE:
                 break
-            try:
-                chunk = _head_decoder.decode(data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise _unreadable(exc) from None
-            if chunk.error:
-                error = error_object(chunk.error, "upstream")
-                kind, message = kind_of(error), error.message or "Upstream reported an error."
-                if not started:
-                    raise GatewayError(kind, message)
-                yield StreamError(kind=kind.value, message=message, native=data)
+            chunk, failed = _decode(_head_decoder, data, started)
+            if failed is not None:
+                yield failed
                 return
             if not started and not chunk.choices and not (chunk.id or chunk.model):
                 yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_events``)
