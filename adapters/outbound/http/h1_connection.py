@@ -60,10 +60,11 @@ class H1Connection(asyncio.Protocol):
         self._busy = False
         self._timer: asyncio.TimerHandle | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
         self._reset()
 
     def _reset(self) -> None:
-        if getattr(self, "_paused", False):
+        if self._paused:
             self._resume()
         self._whole = False  # read_all() runs: the whole body is wanted, no pausing
         self.received = 0  # response bytes of the current exchange
@@ -74,7 +75,6 @@ class H1Connection(asyncio.Protocol):
         self._raw: list[tuple[bytes, bytes]] = []
         self._chunks: list[bytes] = []
         self._buffered = 0
-        self._paused = False
         self._headers_done = False
         self._until_eof = False
         self._informational = False
@@ -123,11 +123,8 @@ class H1Connection(asyncio.Protocol):
     async def read_chunk(self) -> bytes:
         """The body bytes received since the last call; ``b""`` once the body is complete."""
         while True:
-            chunks = self._chunks
-            if chunks:
-                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                chunks.clear()
-                self._buffered = 0
+            if self._chunks:
+                data = self._take()
                 if self._paused:
                     self._resume()
                 return data
@@ -141,6 +138,10 @@ class H1Connection(asyncio.Protocol):
             self._resume()
         while not self.complete:
             await self._wait()
+        return self._take()
+
+    def _take(self) -> bytes:
+        """The unread body bytes, joined, and the buffer emptied."""
         chunks = self._chunks
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
