@@ -176,18 +176,33 @@ class Bench:
         if self.o.open_streams:
             self._open_streams(self.slow_port, "/v1/chat/completions", None, "-")  # type: ignore[arg-type]
 
-    def gateway(self, client: str) -> None:
+    def _start_gateway(
+        self, name: str, client: str, *, root: Path = ROOT, slow_port: int | None = None,
+        core: int | set[int] = GATEWAY_CORE, workers: int = 1,
+    ) -> tuple[int, Any]:
+        """A gateway of the checkout at ``root`` on a free port, ready; stopped if it is not."""
         port = free_port()
-        name = f"gateway-{client}"
         config = gateway_config(
-            self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port,
-            slow_port=self.slow_port, http_client=client, max_connections=4096, access_log=self.o.access_log,
-        )  # fmt: skip
+            self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=slow_port,
+            http_client=client, max_connections=4096, access_log=self.o.access_log,
+        )
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
+        if workers > 1:
+            argv += ["--workers", str(workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-        gateway = self.procs.start(name, argv, core=GATEWAY_CORE, log=self.work / f"{name}.log", env=env, cwd=ROOT)
+        if root != ROOT:
+            env["PYTHONPATH"] = str(root)
+        proc = self.procs.start(name, argv, core=core, log=self.work / f"{name}.log", env=env, cwd=root)
         try:
-            wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
+            wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+        except BaseException:
+            self.procs.stop(proc)
+            raise
+        return port, proc  # fmt: skip
+
+    def gateway(self, client: str) -> None:
+        port, gateway = self._start_gateway(f"gateway-{client}", client, slow_port=self.slow_port)
+        try:
             if self.o.open_streams:  # first, on a fresh process: RSS growth is the streams' own
                 self._open_streams(port, "/openai/v1/chat/completions", gateway.pid, client)
             for scenario in self.o.scenarios:
@@ -203,17 +218,7 @@ class Bench:
         gateways: list[tuple[str, int, Any]] = []
         try:
             for label, root in [("HEAD", ROOT), *baselines]:
-                port = free_port()
-                name = f"gateway-{client}-{label}"
-                config = gateway_config(
-                    self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=None,
-                    http_client=client, max_connections=4096, access_log=self.o.access_log,
-                )  # fmt: skip
-                env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-                env["PYTHONPATH"] = str(root)
-                argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
-                proc = self.procs.start(name, argv, core=GATEWAY_CORE, log=self.work / f"{name}.log", env=env, cwd=root)
-                wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+                port, proc = self._start_gateway(f"gateway-{client}-{label}", client, root=root)
                 gateways.append((label, port, proc))
             connections = self.o.concurrency[0]
             for scenario in self.o.scenarios:
@@ -247,17 +252,8 @@ class Bench:
         gateways = []
         try:
             for count in (1, workers):
-                port = free_port()
                 name = f"gateway-{client}-workers{count}"
-                config = gateway_config(
-                    self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=None,
-                    http_client=client, max_connections=4096, access_log=self.o.access_log,
-                )  # fmt: skip
-                argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config),
-                        "--workers", str(count)]  # fmt: skip
-                env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-                proc = self.procs.start(name, argv, core=set(_CORES), log=self.work / f"{name}.log", env=env, cwd=ROOT)
-                wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+                port, proc = self._start_gateway(name, client, core=set(_CORES), workers=count)
                 gateways.append((count, port, proc))
             runs: dict[int, list[dict[str, Any]]] = {count: [] for count, _, _ in gateways}
             for count, port, _ in gateways:  # warm-up, and every worker has its connections
