@@ -67,7 +67,8 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
 
 
 def from_env() -> Any:
-    """uvicorn factory (``app.asgi:from_env``): config path from ``GATEWAY_CONFIG``."""
+    """uvicorn factory (``app.asgi:from_env``): the config file ``GATEWAY_CONFIG`` names, with the
+    ``.env`` file ``GATEWAY_ENV_FILE`` names (both set by ``python -m app``)."""
     loaded = load_config(os.environ.get("GATEWAY_CONFIG", "config.yaml"))
-    configure_logging(os.environ.get("GATEWAY_LOG_LEVEL", loaded.config.server.log_level))
+    configure_logging(loaded.config.server.log_level, loaded.config.server.log_format)
     return build_asgi(loaded)
