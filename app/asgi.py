@@ -70,9 +70,19 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     if container is not None:  # tests that override container providers: no reloading
         app: Any = create_app(loaded, container)
     else:
-        app = ReloadingApp(loaded, create_app)
+        app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
     access = AccessLogMiddleware(app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers)
     return access
+
+
+def apply_settings(access: AccessLogMiddleware, old: LoadedConfig, new: LoadedConfig) -> None:
+    """The ``server`` settings a reload applies outside the new generation: the access-log
+    layer's, and the log level and format (only when they changed: tests keep their logging)."""
+    before, after = old.config.server, new.config.server
+    access.enabled = after.access_log
+    access.expose_routing_headers = after.expose_routing_headers
+    if (before.log_level, before.log_format) != (after.log_level, after.log_format):
+        configure_logging(after.log_level, after.log_format)
 
 
 def from_env() -> Any:
