@@ -43,6 +43,15 @@ def test_bundled_config_loads_and_routes_like_the_seed() -> None:
     assert resolve(table, "anthropic/claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
 
 
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-haiku-4.5", "claude-haiku-4-5", "claude-opus-4-1"])
+def test_bundled_anthropic_app_sends_claude_models_to_anthropic(model: str) -> None:
+    config = load_config(ROOT / "config.yaml", env={}).config
+    (app,) = [a for a in config.apps if a.frontdoor == "anthropic"]
+    route = resolve(routing_table(config, app), model)
+    assert route.primary == Target(provider="anthropic", model=model) and route.alias is None
+    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
+
+
 def test_substitution_with_defaults_and_types() -> None:
     text = MINIMAL + "server: {port: '${PORT:-9001}', host: '${HOST:-0.0.0.0}'}\n"
     loaded = parse_config(text, source="t", env={"OPENAI_API_KEY": "sk-1", "HOST": "127.0.0.2"})
