@@ -56,9 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         if value is not None:
             os.environ[f"GATEWAY_{name.upper()}"] = str(value)
     env_file = env_file_path()
-    environment = read_environment(env_file)
-    config_path = os.path.abspath(args.config or environment.get("GATEWAY_CONFIG") or "config.yaml")
     try:
+        environment = read_environment(env_file)
+        config_path = os.path.abspath(args.config or environment.get("GATEWAY_CONFIG") or "config.yaml")
         loaded = load_config(config_path, env=environment, env_file=env_file)
     except ConfigError as exc:  # before uvicorn starts: a bad config never serves
         print(exc, file=sys.stderr)

@@ -54,11 +54,17 @@ def env_file_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def read_environment(env_file: str | Path | None = None) -> dict[str, str]:
-    """The process environment over the ``.env`` file's values (if the file exists)."""
+    """The process environment over the ``.env`` file's values (if the file exists); a file
+    that exists but cannot be read is a ``ConfigError``."""
     env_file = env_file_path() if env_file is None else env_file
     values: dict[str, str] = {}
     if Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        try:
+            with open(env_file, encoding="utf-8") as stream:
+                values.update({k: v for k, v in dotenv_values(stream=stream).items() if v is not None})
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(str(env_file), [f"cannot read the file: {reason}"]) from None
     values.update(os.environ)
     return values
 

@@ -266,3 +266,12 @@ def test_missing_config_file_exits_non_zero(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "cannot read the file" in result.stderr
+
+
+def test_an_unreadable_env_file_exits_2_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"OPENAI_API_KEY=\xff\xfe\n")
+    result = run_app("--config", str(ROOT / "config.yaml"), "--check", cwd=tmp_path,
+                     env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 2
+    assert f"{tmp_path / '.env'}: invalid configuration" in result.stderr and "cannot read the file" in result.stderr
+    assert "Traceback" not in result.stderr
