@@ -13,7 +13,8 @@ changing triggers a reload. A new generation rebuilds everything below the ``ser
 itself (``max_body_bytes``, ``http_client``); ``on_swap`` applies the ones that live outside it
 (log level and format, the access-log layer's) and the watcher takes its new interval. The
 other ``server`` settings belong to the running server (the socket, the worker processes, the
-shutdown grace): a reload that changes one names it in a ``config.restart_needed`` warning.
+shutdown grace): a reload whose value differs from the one the server started with names it in
+a ``config.restart_needed`` warning.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class ReloadingApp:
             old, self._current = self._current, generation
             self.reloads += 1
             previous = old.loaded if old else self._initial
-            _warn_restart_needed(previous, loaded)
+            _warn_restart_needed(self._initial, loaded)  # the values the server started with
             if self._on_swap is not None:
                 self._on_swap(previous, loaded)
             log.info("config.reloaded", reason=reason, source=str(self._path), generation=self.reloads)
@@ -222,8 +223,9 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def _warn_restart_needed(old: LoadedConfig, new: LoadedConfig) -> None:
-    before, after = old.config.server, new.config.server
+def _warn_restart_needed(running: LoadedConfig, new: LoadedConfig) -> None:
+    """Every reload that asks for a setting only a restart applies says so, not just the first."""
+    before, after = running.config.server, new.config.server
     changed = {
         f"server.{name}": [getattr(before, name), getattr(after, name)]
         for name in before.__struct_fields__

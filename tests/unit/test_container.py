@@ -98,9 +98,13 @@ def test_the_container_environment_wins_over_the_bundled_config(tmp_path: Path) 
 
 
 def test_make_run_takes_port_host_and_config() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+
     def command(*variables: str) -> str:
-        result = subprocess.run(["make", "-n", "run", *variables], cwd=ROOT, capture_output=True, text=True, timeout=60)
-        return result.stdout.strip().splitlines()[-1]
+        result = subprocess.run(["make", "--no-print-directory", "-n", "run", *variables], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        (line,) = [line for line in result.stdout.splitlines() if " -m app" in line]
+        return line
 
     assert command("PORT=9000", "HOST=0.0.0.0", "CONFIG=other.yaml").split()[-6:] == [
         "--config", "other.yaml", "--port", "9000", "--host", "0.0.0.0",
