@@ -26,7 +26,7 @@ import httpx
 import msgspec
 import openai
 
-from tests.e2e.conftest import ROOT, _die_with_parent, free_port
+from tests.e2e.conftest import ROOT, _die_with_parent, free_port, isolated_env
 
 Record = dict[str, Any]
 
@@ -74,7 +74,7 @@ class GatewayProcess:
             [sys.executable, "-m", "app", "--config", str(self.config), "--host", "127.0.0.1",
              "--port", str(self.port)],
             cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-            env={**os.environ, "GATEWAY_ENV_FILE": str(self.config.parent / ".env"), **self.env},
+            env={**isolated_env(), "GATEWAY_ENV_FILE": str(self.config.parent / ".env"), **self.env},
         )
         deadline = time.monotonic() + timeout
         while True:
