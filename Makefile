@@ -1,10 +1,15 @@
 # One command runs the gateway, one passes the tests; both set up .venv themselves.
+#   make run [PORT=9000] [HOST=0.0.0.0] [CONFIG=other.yaml]   (unset: GATEWAY_* from the
+#   environment or .env, then the config file's server section; the config file: config.yaml)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-CONFIG ?= config.yaml
+CONFIG ?=
+PORT   ?=
+HOST   ?=
+GATEWAY_FLAGS = $(if $(CONFIG),--config $(CONFIG)) $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
-.PHONY: run test bench lint clean
+.PHONY: run check test bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +26,11 @@ $(VENV)/.test: requirements-test.lock $(VENV)/.runtime
 	@touch $@
 
 run: $(VENV)/.runtime
-	$(BIN)/python -m app --config $(CONFIG)
+	$(BIN)/python -m app $(GATEWAY_FLAGS)
+
+# Validate the config (and .env) without starting: every problem listed, exit status 2 if any.
+check: $(VENV)/.runtime
+	$(BIN)/python -m app --check $(GATEWAY_FLAGS)
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest

@@ -1,52 +1,86 @@
-"""``python -m app --config FILE [--host H] [--port P] [--workers N]``: run the gateway."""
+"""``python -m app [--config FILE] [--host H] [--port P] ...``: run the gateway.
+
+Every ``server`` setting is taken, in order of precedence, from a command-line flag, the
+process environment (``GATEWAY_<KEY>``), the ``.env`` file, then the config file. Flags are
+handed on as ``GATEWAY_<KEY>`` variables, so uvicorn's worker processes and every reload see
+the same values.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from importlib import metadata
 
-from infrastructure.config.loader import ConfigError, load_config
+from infrastructure.config.loader import (
+    ENV_FILE_VARIABLE,
+    ConfigError,
+    LoadedConfig,
+    env_file_path,
+    load_config,
+    read_environment,
+)
+
+# flag attribute -> the server key it sets (through GATEWAY_<KEY>)
+_SERVER_FLAGS = ("host", "port", "workers", "log_level", "log_format")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="poly-llm-gateway", description="Run the LLM gateway.")
-    parser.add_argument("--config", default=os.environ.get("GATEWAY_CONFIG", "config.yaml"),
-                        help="config file (env GATEWAY_CONFIG; default config.yaml)")
-    parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST"),
-                        help="listen address (env GATEWAY_HOST; default server.host)")
-    parser.add_argument("--port", type=int, default=_int_env("GATEWAY_PORT"),
-                        help="listen port (env GATEWAY_PORT; default server.port)")
-    parser.add_argument("--workers", type=int, default=_int_env("GATEWAY_WORKERS"),
-                        help="worker processes (env GATEWAY_WORKERS; default server.workers)")
-    parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL"),
-                        choices=["debug", "info", "warning", "error"], help="default server.log_level")
+    parser.add_argument("--config", help="config file (env GATEWAY_CONFIG; default config.yaml)")
+    parser.add_argument("--host", help="listen address (env GATEWAY_HOST; default server.host)")
+    parser.add_argument("--port", type=int, help="listen port (env GATEWAY_PORT; default server.port)")
+    parser.add_argument("--workers", type=int, help="worker processes (env GATEWAY_WORKERS; default server.workers)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                        help="env GATEWAY_LOG_LEVEL; default server.log_level")
+    parser.add_argument("--log-format", choices=["auto", "json", "console"],
+                        help="env GATEWAY_LOG_FORMAT; default server.log_format")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the config, list its problems and exit (0: valid, 2: invalid)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     return parser.parse_args(argv)
 
 
-def _int_env(name: str) -> int | None:
-    value = os.environ.get(name)
-    if not value:
-        return None
+def version() -> str:
     try:
-        return int(value)
-    except ValueError:
-        sys.exit(f"{name} must be an integer, got {value!r}")
+        return metadata.version("poly-llm-gateway")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    for name in _SERVER_FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            os.environ[f"GATEWAY_{name.upper()}"] = str(value)
+    env_file = env_file_path()
     try:
-        loaded = load_config(args.config)  # validate here: a bad config exits before uvicorn starts
-    except ConfigError as exc:
+        environment = read_environment(env_file)
+        config_path = os.path.abspath(args.config or environment.get("GATEWAY_CONFIG") or "config.yaml")
+        loaded = load_config(config_path, env=environment, env_file=env_file)
+    except ConfigError as exc:  # before uvicorn starts: a bad config never serves
         print(exc, file=sys.stderr)
         sys.exit(2)
-    server = loaded.config.server
-    # Workers re-load the config through the factory; hand them the same file and level.
-    os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
-    if args.log_level:
-        os.environ["GATEWAY_LOG_LEVEL"] = args.log_level
+    if args.check:
+        report_valid(loaded)
+        return
+    # Workers load the config again through the factory: hand them the same files.
+    os.environ["GATEWAY_CONFIG"] = config_path
+    os.environ[ENV_FILE_VARIABLE] = str(env_file)
+    serve(loaded)
 
+
+def report_valid(loaded: LoadedConfig) -> None:
+    config = loaded.config
+    print(f"{loaded.source}: valid ({len(config.apps)} apps, {len(config.providers)} providers; "
+          f"serves {config.server.host}:{config.server.port})")
+    for provider, variable in loaded.missing_keys.items():
+        print(f"  warning: {variable} is not set: requests routed to provider '{provider}' will fail")
+
+
+def serve(loaded: LoadedConfig) -> None:
     import signal
 
     import uvicorn
@@ -54,16 +88,17 @@ def main(argv: list[str] | None = None) -> None:
     from app.server import CoalescingHttpToolsProtocol
     from infrastructure.logging import configure_logging
 
-    configure_logging(args.log_level or server.log_level)
+    server = loaded.config.server
+    configure_logging(server.log_level, server.log_format)
     # uvicorn drains on SIGTERM, then re-raises the signal it caught: without a handler of ours
     # the default action would end a clean shutdown with status 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.asgi:from_env",
         factory=True,
-        host=args.host or server.host,
-        port=args.port or server.port,
-        workers=args.workers or server.workers,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http=CoalescingHttpToolsProtocol,  # httptools, one send() per loop pass and connection
         lifespan="on",

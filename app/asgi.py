@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 
 from adapters.inbound import FRONTDOORS
-from app.errors import not_routed_handler
+from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
 from app.health import healthz, readyz
 from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
@@ -29,10 +29,15 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
     protocol-shaped 404/405, upstream clients closed on shutdown."""
     container = container or Container(loaded=loaded)
     config = loaded.config
+    protocols = {app.name: app.frontdoor for app in config.apps}
     frontdoors = {app.name: FRONTDOORS[app.frontdoor]() for app in config.apps}
     mounts = container.mounts()
-    routers = [frontdoors[m.name].build_router(m) for m in mounts]
-    not_routed = not_routed_handler([(m.path, frontdoors[m.name]) for m in mounts])
+    apps = MountedApps([MountedApp(m.path, m.name, protocols[m.name], frontdoors[m.name]) for m in mounts])
+    # Each frontdoor's router inside one that names its app in the access log for the routes
+    # that do not do it themselves (the listings: the chat routes are raw ASGI, without hooks).
+    routers = [Router("/", route_handlers=[frontdoors[m.name].build_router(m)], before_request=label_request(apps))
+               for m in mounts]
+    not_routed = not_routed_handler(apps)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -61,13 +66,28 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
 def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     """What the server runs: the access-log / request-id layer over the reloading app, whose
     generations are Litestar apps built from successive versions of the config file."""
+    server = loaded.config.server
     if container is not None:  # tests that override container providers: no reloading
-        return AccessLogMiddleware(create_app(loaded, container), enabled=loaded.config.server.access_log)
-    return AccessLogMiddleware(ReloadingApp(loaded, create_app), enabled=loaded.config.server.access_log)
+        app: Any = create_app(loaded, container)
+    else:
+        app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
+    access = AccessLogMiddleware(app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers)
+    return access
+
+
+def apply_settings(access: AccessLogMiddleware, old: LoadedConfig, new: LoadedConfig) -> None:
+    """The ``server`` settings a reload applies outside the new generation: the access-log
+    layer's, and the log level and format (only when they changed: tests keep their logging)."""
+    before, after = old.config.server, new.config.server
+    access.enabled = after.access_log
+    access.expose_routing_headers = after.expose_routing_headers
+    if (before.log_level, before.log_format) != (after.log_level, after.log_format):
+        configure_logging(after.log_level, after.log_format)
 
 
 def from_env() -> Any:
-    """uvicorn factory (``app.asgi:from_env``): config path from ``GATEWAY_CONFIG``."""
+    """uvicorn factory (``app.asgi:from_env``): the config file ``GATEWAY_CONFIG`` names, with the
+    ``.env`` file ``GATEWAY_ENV_FILE`` names (both set by ``python -m app``)."""
     loaded = load_config(os.environ.get("GATEWAY_CONFIG", "config.yaml"))
-    configure_logging(os.environ.get("GATEWAY_LOG_LEVEL", loaded.config.server.log_level))
+    configure_logging(loaded.config.server.log_level, loaded.config.server.log_format)
     return build_asgi(loaded)

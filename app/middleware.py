@@ -4,7 +4,8 @@ line per request.
 The id is the client's ``X-Request-ID`` when it sent a sane one, else generated; it is echoed as
 ``x-request-id`` and as ``request-id`` (the header the Anthropic SDK exposes as ``_request_id``).
 Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-gateway-failover``
-say which target served the response and whether it was not the first one tried.
+say which target served the response and whether it was not the first one tried (unless
+``server.expose_routing_headers`` is off). The access-log line leaves out fields without a value.
 
 A client that goes away before its response ends (a non-streaming request waiting on the
 upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
@@ -101,9 +102,10 @@ class _Request:
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: Any, *, enabled: bool = True) -> None:
+    def __init__(self, app: Any, *, enabled: bool = True, expose_routing_headers: bool = True) -> None:
         self.app = app
-        self.enabled = enabled
+        self.enabled = enabled  # server.access_log
+        self.expose_routing_headers = expose_routing_headers  # the x-gateway-* headers
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -123,7 +125,7 @@ class AccessLogMiddleware:
                 request.started = True
                 request.status = message["status"]
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
-                if exchange.provider is not None:  # which target served it (or failed last)
+                if exchange.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
                     headers += (
                         (b"x-gateway-provider", exchange.provider.encode()),
                         (b"x-gateway-model", (exchange.upstream_model or "").encode()),
@@ -152,14 +154,17 @@ class AccessLogMiddleware:
                 _REQUEST_ID_VAR.set(...)
             if self.enabled:
                 now = perf_counter()
-                log.info(
-                    "request.completed",
-                    request_id=request_id,
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=CLIENT_CLOSED if (request.left and not request.started) or not request.status else request.status,
-                    client_left=request.left,
-                    duration_ms=round((now - started) * 1000, 2),
-                    ttfb_ms=round((request.first_byte - started) * 1000, 2) if request.first_byte else None,
-                    **exchange.fields(),
-                )
+                fields: dict[str, Any] = {
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": CLIENT_CLOSED if (request.left and not request.started) or not request.status else request.status,
+                    "client_left": request.left,
+                    "duration_ms": round((now - started) * 1000, 2),
+                }
+                if request.first_byte:
+                    fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
+                for key, value in exchange.fields().items():
+                    if value is not None and value != "":  # a line says what happened, not what did not
+                        fields[key] = value
+                log.info("request.completed", **fields)

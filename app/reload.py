@@ -7,8 +7,14 @@ request at once, while requests and streams in flight finish on the old one, who
 shutdown (closing its upstream pools) runs when the last of them ends. An invalid config is
 refused with a logged error and the current generation keeps serving.
 
-Settings of the listening socket (host, port, workers) cannot change without a restart; a
-reload that changes them logs a warning.
+The config file and the ``.env`` file it was loaded with are read again, and either one
+changing triggers a reload. A new generation rebuilds everything below the ``server`` section
+(apps, routes, providers, their HTTP pools and breakers) and the ``server`` settings it uses
+itself (``max_body_bytes``, ``http_client``); ``on_swap`` applies the ones that live outside it
+(log level and format, the access-log layer's) and the watcher takes its new interval. The
+other ``server`` settings belong to the running server (the socket, the worker processes, the
+shutdown grace): a reload whose value differs from the one the server started with names it in
+a ``config.restart_needed`` warning.
 """
 
 from __future__ import annotations
@@ -27,6 +33,13 @@ from infrastructure.config.loader import ConfigError, LoadedConfig, load_config
 log = structlog.get_logger("gateway.reload")
 
 Build = Callable[[LoadedConfig], Any]
+OnSwap = Callable[[LoadedConfig, LoadedConfig], None]
+
+# ``server`` settings a reload applies; any other one changed takes a restart.
+APPLIED_ON_RELOAD = frozenset(
+    {"max_body_bytes", "http_client", "log_level", "log_format", "access_log", "expose_routing_headers",
+     "watch_config_seconds"}
+)
 
 
 class _Lifespan:
@@ -74,13 +87,18 @@ class Generation:
 class ReloadingApp:
     """The ASGI app uvicorn serves: forwards each request to the current generation."""
 
-    def __init__(self, loaded: LoadedConfig, build: Build, *, path: str | Path | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, build: Build, *, path: str | Path | None = None, on_swap: OnSwap | None = None
+    ) -> None:
         self._build = build
+        self._on_swap = on_swap
         self._path = Path(path or loaded.source)
+        self._env_file = Path(loaded.env_file) if loaded.env_file else None
         self._initial = loaded
         self._current: Generation | None = None
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        self._watch_interval = 0.0
         self._retiring: set[asyncio.Task[None]] = set()
         self.reloads = 0
 
@@ -126,7 +144,16 @@ class ReloadingApp:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload("SIGHUP")))
-        interval = self._initial.config.server.watch_config_seconds
+        self._watch_every(self._initial.config.server.watch_config_seconds)
+
+    def _watch_every(self, interval: float) -> None:
+        """(Re)start the file watch at ``interval`` seconds (0: none)."""
+        if interval == self._watch_interval and self._watcher is not None:
+            return
+        if self._watcher is not None:
+            self._watcher.cancel()  # it is waiting in its sleep, or it called this reload
+            self._watcher = None
+        self._watch_interval = interval
         if interval > 0:
             self._watcher = asyncio.create_task(self._watch(interval))
 
@@ -135,6 +162,7 @@ class ReloadingApp:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+            self._watcher = None
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if self._retiring:
@@ -146,7 +174,7 @@ class ReloadingApp:
         """Load the config file again and swap it in; False (and the old config) if invalid."""
         async with self._lock:
             try:
-                loaded = load_config(self._path)
+                loaded = load_config(self._path, env_file=self._env_file)
                 generation = Generation(self._build(loaded), loaded)
                 await generation.lifespan.startup()
             except ConfigError as exc:
@@ -157,8 +185,12 @@ class ReloadingApp:
                 return False
             old, self._current = self._current, generation
             self.reloads += 1
-            _warn_restart_only(old.loaded if old else self._initial, loaded)
+            previous = old.loaded if old else self._initial
+            _warn_restart_needed(self._initial, loaded)  # the values the server started with
+            if self._on_swap is not None:
+                self._on_swap(previous, loaded)
             log.info("config.reloaded", reason=reason, source=str(self._path), generation=self.reloads)
+            self._watch_every(loaded.config.server.watch_config_seconds)
             if old is not None:
                 task = asyncio.create_task(self._retire(old))
                 self._retiring.add(task)
@@ -172,13 +204,15 @@ class ReloadingApp:
         await generation.lifespan.shutdown()
 
     async def _watch(self, interval: float) -> None:
-        last = _stamp(self._path)
+        files = [self._path] if self._env_file is None else [self._path, self._env_file]
+        last = [_stamp(path) for path in files]
         while True:
             await asyncio.sleep(interval)
-            stamp = _stamp(self._path)
-            if stamp != last and stamp is not None:
-                last = stamp
-                await self.reload("file_changed")
+            stamps = [_stamp(path) for path in files]
+            if stamps != last and stamps[0] is not None:  # a config file being replaced: next time
+                last = stamps
+                # Shielded: a reload that changes the interval cancels this task, not itself.
+                await asyncio.shield(self.reload("file_changed"))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -189,8 +223,18 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def _warn_restart_only(old: LoadedConfig, new: LoadedConfig) -> None:
-    before, after = old.config.server, new.config.server
-    changed = [k for k in ("host", "port", "workers", "access_log") if getattr(before, k) != getattr(after, k)]
+def _warn_restart_needed(running: LoadedConfig, new: LoadedConfig) -> None:
+    """Every reload that asks for a setting only a restart applies says so, not just the first."""
+    before, after = running.config.server, new.config.server
+    changed = {
+        f"server.{name}": [getattr(before, name), getattr(after, name)]
+        for name in before.__struct_fields__
+        if name not in APPLIED_ON_RELOAD and getattr(before, name) != getattr(after, name)
+    }
     if changed:
-        log.warning("config.restart_needed", settings=[f"server.{k}" for k in changed])
+        log.warning(
+            "config.restart_needed",
+            settings=list(changed),
+            changes=changed,
+            detail="these keep their old values until the gateway restarts",
+        )

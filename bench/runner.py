@@ -190,6 +190,7 @@ class Bench:
         if workers > 1:
             argv += ["--workers", str(workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        env["GATEWAY_ENV_FILE"] = os.devnull  # no .env: its GATEWAY_* would override the bench's config
         if root != ROOT:
             env["PYTHONPATH"] = str(root)
         proc = self.procs.start(name, argv, core=core, log=self.work / f"{name}.log", env=env, cwd=root)

@@ -1,4 +1,11 @@
-"""structlog JSON logs to stdout, rendered with msgspec; stdlib logs (uvicorn) go the same way.
+"""structlog logs to stdout, stdlib logs (uvicorn) the same way: JSON lines rendered with
+msgspec, or structlog's console renderer for a person reading a terminal
+(``server.log_format``: ``auto`` picks console when stdout is a terminal, else JSON).
+
+Level and format can change while the process runs (a reload): loggers are cached on first
+use, so the level lives in the methods of the one logger class every cached logger is an
+instance of (a level's methods swapped in, the others made no-ops, as structlog's filtering
+loggers do), and the format in the last processor, which renders with the current choice.
 
 Lines go through one buffer (``LineBuffer``) instead of a write and a flush per line. A line
 logged while an event loop runs in this thread is written when the loop next gets round to it
@@ -14,13 +21,14 @@ a process killed outright loses at most the lines of one loop pass.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import sys
 import threading
 import time
 from asyncio import AbstractEventLoop
 from asyncio.events import _get_running_loop
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import msgspec
 import structlog
@@ -124,8 +132,62 @@ class _Stamp:
         return event
 
 
-def _render(_logger: Any, _name: str, event: dict[str, Any]) -> bytes:
-    return _encoder.encode(event)
+LogFormat = Literal["auto", "json", "console"]
+
+
+def _json(logger: Any, name: str, event: dict[str, Any]) -> bytes:
+    return _encoder.encode(_tracebacks(logger, name, event))
+
+
+class _Output:
+    """The last processor: renders an event with the format chosen by ``configure_logging``."""
+
+    __slots__ = ("render",)
+
+    def __init__(self) -> None:
+        self.render: Any = _json
+
+    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> bytes:
+        return self.render(logger, name, event)
+
+
+_output = _Output()
+
+
+class GatewayLogger(structlog.BoundLoggerBase):
+    """The wrapper class of every gateway logger; ``_set_level`` gives it its methods."""
+
+
+def _set_level(numeric: int) -> None:
+    filtering = structlog.make_filtering_bound_logger(numeric)
+    for attribute, value in vars(filtering).items():
+        if not attribute.startswith("__"):
+            setattr(GatewayLogger, attribute, value)
+
+
+_set_level(logging.INFO)
+
+
+def _console_renderer(colors: bool) -> structlog.dev.ConsoleRenderer:
+    formatter: Any = structlog.dev.plain_traceback
+    if colors:
+        with contextlib.suppress(ImportError):
+            import rich  # noqa: F401 - draws tracebacks better; never with locals (they may hold keys)
+
+            formatter = structlog.dev.RichTracebackFormatter(show_locals=False)
+    return structlog.dev.ConsoleRenderer(colors=colors, timestamp_key="ts", exception_formatter=formatter)
+
+
+def use_console(log_format: LogFormat, stream: Any) -> bool:
+    """Whether ``log_format`` means the console renderer for lines written to ``stream``."""
+    if log_format == "auto":
+        return _isatty(stream)
+    return log_format == "console"
+
+
+def _isatty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 _SHARED: list[Any] = [
@@ -151,23 +213,32 @@ class _StdlibHandler(logging.Handler):
             self.handleError(record)
 
 
-def configure_logging(level: str = "info") -> None:
-    """Idempotent: JSON lines on stdout, one object per event, keys ``ts``, ``level``, ``event``."""
+def configure_logging(level: str = "info", log_format: LogFormat = "auto") -> None:
+    """Idempotent, and callable again to change level or format: one line per event on stdout,
+    keys ``ts``, ``level``, ``event``, then the event's own."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
     buffer = _buffer_for(sys.stdout.buffer)
+    console = use_console(log_format, sys.stdout)
+    _set_level(numeric)
+    if console:
+        renderer = _console_renderer(colors=_isatty(sys.stdout))
+        _output.render = lambda logger, name, event: renderer(logger, name, event).encode()
+        final: list[Any] = [renderer]
+    else:
+        _output.render = _json
+        final = [
+            _tracebacks,
+            structlog.processors.JSONRenderer(serializer=lambda e, **_: _encoder.encode(e).decode()),
+        ]
     structlog.configure(
-        processors=[*_SHARED, _tracebacks, _render],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        processors=[*_SHARED, _output],
+        wrapper_class=GatewayLogger,
         logger_factory=lambda *_: buffer,
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            _tracebacks,
-            structlog.processors.JSONRenderer(serializer=lambda e, **_: _encoder.encode(e).decode()),
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
     )
     root = logging.getLogger()
     root.handlers[:] = [_StdlibHandler(buffer, formatter)]

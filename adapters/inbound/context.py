@@ -34,7 +34,7 @@ def exchange_in(scope: Mapping[str, Any], app: str, frontdoor: str) -> Exchange:
 
 def require_post(scope: Mapping[str, Any]) -> None:
     if scope["method"] != "POST":
-        raise MethodNotAllowedException(detail=f"{scope['method']} is not allowed; use POST.")
+        raise MethodNotAllowedException(detail=f"{scope['method']} is not allowed; use POST.", headers={"allow": "POST"})
 
 
 async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes:

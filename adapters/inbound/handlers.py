@@ -20,19 +20,35 @@ _STATUS_KIND = {
     401: ErrorKind.AUTHENTICATION,
     403: ErrorKind.PERMISSION,
     404: ErrorKind.NOT_FOUND,
-    405: ErrorKind.NOT_FOUND,
+    405: ErrorKind.INVALID_REQUEST,  # as the Anthropic API answers a wrong method
     413: ErrorKind.REQUEST_TOO_LARGE,
     429: ErrorKind.RATE_LIMITED,
 }
+_UNTOLD = frozenset({"", "OPTIONS", "HEAD"})  # methods every route takes, not worth a mention
+_PATH_SHOWN = 200  # characters of a request path repeated in a message
 
 
-def from_http_exception(exc: HTTPException) -> GatewayError:
-    """A framework HTTP exception (404, 405, 413, ...) as a GatewayError keeping its status."""
+def from_http_exception(
+    exc: HTTPException, *, method: str = "", path: str = "", served: str = ""
+) -> GatewayError:
+    """A framework HTTP exception (404, 405, 413, ...) as a GatewayError keeping its status.
+
+    A 404 says the gateway does not serve ``method path`` (and what it ``served`` there); a 405
+    names the methods the endpoint takes (the exception's ``allow`` header).
+    """
     status = exc.status_code
     kind = _STATUS_KIND.get(status, ErrorKind.INVALID_REQUEST if status < 500 else ErrorKind.INTERNAL)
     message = exc.detail if status < 500 else "Internal server error."
-    if status == 405:
-        message = f"Method not allowed: {exc.detail}" if exc.detail else "Method not allowed."
+    target = f"{method} {path if len(path) <= _PATH_SHOWN else path[:_PATH_SHOWN] + '...'}".strip()
+    if status == 404:
+        message = f"The gateway does not serve {target or 'this endpoint'}."
+        if served:
+            message += f" Here it serves: {served}."
+    elif status == 405:
+        allowed = [m.strip() for m in (exc.headers or {}).get("allow", "").split(",") if m.strip() not in _UNTOLD]
+        message = f"Method not allowed: {target or exc.detail}."
+        if allowed:
+            message += f" This endpoint takes {' or '.join(allowed)}."
     return GatewayError(kind, message, status=status if status < 500 else None)
 
 
@@ -43,9 +59,12 @@ def exception_handlers(render: ErrorRenderer) -> dict[Any, Callable[[Request, Ex
         assert isinstance(exc, GatewayError)
         return render(exc)
 
-    def http_exception(_: Request, exc: Exception) -> Response[bytes]:
+    def http_exception(request: Request, exc: Exception) -> Response[bytes]:
         assert isinstance(exc, HTTPException)
-        return render(from_http_exception(exc))
+        response = render(from_http_exception(exc, method=request.method, path=request.scope["path"]))
+        if exc.headers and "allow" in exc.headers:
+            response.headers["allow"] = exc.headers["allow"]
+        return response
 
     def unexpected(request: Request, exc: Exception) -> Response[bytes]:
         log.error("request.failed", path=request.url.path, exc_info=exc)

@@ -1,5 +1,6 @@
 """Load ``config.yaml``: YAML, ``${VAR}`` / ``${VAR:-default}`` from the environment and an
-optional ``.env`` file (the real environment wins), strict validation with key paths.
+optional ``.env`` file (the real environment wins), ``GATEWAY_<KEY>`` over the ``server``
+section, strict validation listing every problem with its key path.
 
 A provider whose ``api_key`` names an unset variable does not stop start-up: it is recorded in
 ``LoadedConfig.missing_keys`` (the container warns, and requests routed there get an error
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ import msgspec
 import yaml
 from dotenv import dotenv_values
 
-from infrastructure.config.schema import GatewayConfig, RouteTargetConfig
+from infrastructure.config.schema import GatewayConfig, RouteTargetConfig, ServerConfig
+from infrastructure.config.structure import Unset, examine, is_scalar
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+ENV_FILE_VARIABLE = "GATEWAY_ENV_FILE"
 
 
 class ConfigError(Exception):
@@ -40,13 +43,28 @@ class LoadedConfig:
     source: str
     # provider name -> the unset variable its api_key names
     missing_keys: dict[str, str] = field(default_factory=dict)
+    env_file: str | None = None  # the .env file read with it (read again on reload)
 
 
-def read_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
-    """The process environment over the ``.env`` file's values (if the file exists)."""
+def env_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The ``.env`` file to read: ``GATEWAY_ENV_FILE`` when set, else ``.env`` in the working
+    directory; absolute, so that a reload reads the same file whatever the working directory."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(ENV_FILE_VARIABLE) or ".env").absolute()
+
+
+def read_environment(env_file: str | Path | None = None) -> dict[str, str]:
+    """The process environment over the ``.env`` file's values (if the file exists); a file
+    that exists but cannot be read is a ``ConfigError``."""
+    env_file = env_file_path() if env_file is None else env_file
     values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if Path(env_file).is_file():
+        try:
+            with open(env_file, encoding="utf-8") as stream:
+                values.update({k: v for k, v in dotenv_values(stream=stream).items() if v is not None})
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(str(env_file), [f"cannot read the file: {reason}"]) from None
     values.update(os.environ)
     return values
 
@@ -77,7 +95,25 @@ def _walk(node: Any, path: str, env: Mapping[str, str], on_unset: Any) -> Any:
     return node
 
 
+def _server_overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Every scalar ``server`` key can be set by ``GATEWAY_<KEY>`` (``GATEWAY_PORT``, ...), which
+    wins over the file. Returns the overridden paths and the variable each came from."""
+    sources: dict[str, str] = {}
+    for info in msgspec.structs.fields(ServerConfig):
+        variable = f"GATEWAY_{info.name.upper()}"
+        value = env.get(variable)
+        if not value or not is_scalar(info.type):
+            continue
+        server = data.setdefault("server", {})
+        if not isinstance(server, dict):
+            break  # reported as a problem of ``server`` itself
+        server[info.encode_name] = value
+        sources[f"server.{info.encode_name}"] = variable
+    return sources
+
+
 def parse_config(text: str, *, source: str, env: Mapping[str, str]) -> LoadedConfig:
+    """Validate ``text``; a ``ConfigError`` lists every problem found, each with its key path."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -87,8 +123,8 @@ def parse_config(text: str, *, source: str, env: Mapping[str, str]) -> LoadedCon
     if not isinstance(data, dict):
         raise ConfigError(source, ["the top level must be a mapping (server, apps, providers, routing)"])
 
-    problems: list[str] = []
     missing_keys: dict[str, str] = {}
+    unset_paths: list[str] = []
     key_path = re.compile(r"^providers\[(\d+)\]\.api_key$")
 
     def on_unset(path: str, names: list[str]) -> Any:
@@ -98,29 +134,72 @@ def parse_config(text: str, *, source: str, env: Mapping[str, str]) -> LoadedCon
             name = data["providers"][index].get("name", f"providers[{index}]")
             missing_keys[str(name)] = names[0]
             return None
-        problems.append(f"{path}: environment variable {', '.join(names)} is not set and has no default")
-        return None
+        unset_paths.append(path)
+        return Unset(tuple(names))
 
     data = _walk(data, "", env, on_unset)
-    if problems:
-        raise ConfigError(source, problems)
-    try:
-        config = msgspec.convert(data, GatewayConfig, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(source, [_readable(str(exc))]) from None
-    problems = check(config)
-    if problems:
-        raise ConfigError(source, problems)
-    return LoadedConfig(config=config, source=source, missing_keys=missing_keys)
+    sources = _server_overrides(data, env)
+    if not unset_paths:
+        try:
+            config = msgspec.convert(data, GatewayConfig, strict=False)
+        except msgspec.ValidationError:
+            pass  # examined below, for every problem rather than the first
+        else:
+            problems = _annotate(check(config), sources)
+            if problems:
+                raise ConfigError(source, problems)
+            return LoadedConfig(config=config, source=source, missing_keys=missing_keys)
+    raise ConfigError(source, _all_problems(data, sources))
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> LoadedConfig:
+def _all_problems(data: dict[str, Any], sources: dict[str, str]) -> list[str]:
+    """Structural problems, then the cross-field ones of what remains valid."""
+    structure = examine(data, GatewayConfig, sources)
+    problems = structure.problems
+    if structure.complete:
+        try:
+            partial = msgspec.convert(structure.cleaned, GatewayConfig, strict=False)
+        except msgspec.ValidationError as exc:  # a problem the walk does not know how to name
+            problems.append(_readable(str(exc)))
+        else:
+            cross = [p for p in check(partial) if not _about_dropped(p, structure.dropped)]
+            problems += _annotate(cross, sources)
+    return problems or ["invalid configuration"]
+
+
+def _about_dropped(problem: str, dropped: list[str]) -> bool:
+    """A cross-field problem at a dropped value or at the mapping that held it: the same
+    problem again, in other words."""
+    path = problem.split(": ", 1)[0]
+    for where in dropped:
+        holder = where.rsplit(".", 1)[0]
+        if path in (where, holder) or path.startswith((f"{where}.", f"{where}[")):
+            return True
+    return False
+
+
+def _annotate(problems: list[str], sources: dict[str, str]) -> list[str]:
+    annotated = []
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        annotated.append(f"{path} (from {sources[path]}): {message}" if path in sources else problem)
+    return annotated
+
+
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, env_file: str | Path | None = None
+) -> LoadedConfig:
+    """Load and validate the file at ``path``. ``env`` defaults to the process environment over
+    ``env_file`` (default: ``env_file_path()``)."""
     path = Path(path)
+    env_path = Path(env_file).absolute() if env_file is not None else env_file_path()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
-    return parse_config(text, source=str(path), env=read_environment() if env is None else env)
+    environment = read_environment(env_path) if env is None else env
+    loaded = parse_config(text, source=str(path), env=environment)
+    return replace(loaded, env_file=str(env_path))
 
 
 def _readable(message: str) -> str:

@@ -24,7 +24,13 @@ class ServerConfig(_Strict):
     # Outbound HTTP client library behind the provider port.
     http_client: Literal["httptools", "aiohttp", "httpx"] = "httptools"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # json: one JSON object per line; console: aligned, coloured text for a person reading a
+    # terminal; auto: console when the log's stream is a terminal, else json.
+    log_format: Literal["auto", "json", "console"] = "auto"
     access_log: bool = True
+    # x-gateway-provider / -model / -failover on responses (off: an alias does not reveal
+    # which upstream model served it).
+    expose_routing_headers: bool = True
     # Seconds in-flight requests get to finish after SIGTERM.
     shutdown_grace_seconds: float = 30.0
     # Poll the config file this often and reload it when it changes (0: only on SIGHUP).

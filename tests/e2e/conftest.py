@@ -8,6 +8,7 @@ test run, and at the end of the session.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -37,6 +38,14 @@ def free_port() -> int:
 
 def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def isolated_env() -> dict[str, str]:
+    """The test's environment without GATEWAY_* settings and without a .env file: a
+    developer's own would otherwise override the config a test wrote (GATEWAY_HTTP_CLIENT, ...)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_ENV_FILE"] = os.devnull
+    return env
 
 
 def gateway_config(upstream_url: str, http_client: str) -> str:
@@ -115,7 +124,7 @@ def gateway(request: pytest.FixtureRequest, upstream_server: FakeUpstream, tmp_p
     log = open(config.parent / "gateway.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, env=isolated_env(),
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -26,7 +26,7 @@ import httpx
 import msgspec
 import openai
 
-from tests.e2e.conftest import ROOT, _die_with_parent, free_port
+from tests.e2e.conftest import ROOT, _die_with_parent, free_port, isolated_env
 
 Record = dict[str, Any]
 
@@ -44,6 +44,9 @@ class GatewayProcess:
     log_path: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    # Variables added to the gateway's environment. Its .env file is the one beside the config
+    # (GATEWAY_ENV_FILE), so a developer's own .env never reaches a test.
+    env: dict[str, str] = field(default_factory=dict)
     _log_file: Any = field(default=None, repr=False)
 
     @property
@@ -71,6 +74,7 @@ class GatewayProcess:
             [sys.executable, "-m", "app", "--config", str(self.config), "--host", "127.0.0.1",
              "--port", str(self.port)],
             cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            env={**isolated_env(), "GATEWAY_ENV_FILE": str(self.config.parent / ".env"), **self.env},
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -144,12 +148,13 @@ def _sdk_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def launch(config_text: str, workdir: Path) -> Iterator[GatewayProcess]:
-    """A running gateway with ``config_text`` (written to ``workdir/config.yaml``), stopped after."""
+def launch(config_text: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[GatewayProcess]:
+    """A running gateway with ``config_text`` (written to ``workdir/config.yaml``; its .env file
+    is ``workdir/.env``) and ``env`` added to its environment, stopped after."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yaml"
     write_config(config, config_text)
-    gateway = GatewayProcess(config=config, log_path=workdir / "gateway.log", port=free_port())
+    gateway = GatewayProcess(config=config, log_path=workdir / "gateway.log", port=free_port(), env=env or {})
     gateway.start()
     try:
         yield gateway

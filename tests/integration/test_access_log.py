@@ -61,6 +61,34 @@ async def test_not_found_is_logged_with_an_id(gateway: AsyncTestClient) -> None:
     assert line["status"] == 404 and line["request_id"] == response.headers["x-request-id"]
 
 
+async def test_a_served_request_has_every_field_in_order(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+    with capture_logs() as logs:
+        await gateway.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [{"role": "user", "content": "hi"}]})
+    (line,) = [entry for entry in logs if entry["event"] == "request.completed"]
+    assert list(line) == [
+        "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "app", "frontdoor",
+        "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over", "input_tokens",
+        "output_tokens", "event", "log_level",
+    ]  # fmt: skip (no stream_error: the response ended well)
+
+
+@pytest.mark.parametrize(("path", "app", "frontdoor"), [
+    ("/openai/v1/models", "oa", "openai"),
+    ("/openai/v1/models/claude-haiku-4.5", "oa", "openai"),
+    ("/anthropic/v1/models", "an", "anthropic"),
+    ("/anthropic/v1/models/nope", "an", "anthropic"),
+    ("/anthropic/v1/nothing-here", "an", "anthropic"),
+])  # fmt: skip
+async def test_listings_and_unknown_paths_of_an_app_name_it(
+    gateway: AsyncTestClient, path: str, app: str, frontdoor: str
+) -> None:
+    with capture_logs() as logs:
+        await gateway.get(path)
+    (line,) = [entry for entry in logs if entry["event"] == "request.completed"]
+    assert (line["app"], line["frontdoor"]) == (app, frontdoor)
+
+
 async def test_a_generated_id_is_24_hex_digits_echoed_in_both_headers_and_new_per_request(
     gateway: AsyncTestClient,
 ) -> None:
@@ -109,10 +137,9 @@ async def test_the_line_on_stdout_has_the_documented_fields_in_order(
     (line,) = [entry for entry in lines if entry.get("event") == "request.completed"]
     assert response.status_code == 404
     assert list(line) == [
-        "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "app", "frontdoor",
-        "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over", "stream_error",
-        "input_tokens", "output_tokens", "event", "level", "ts",
-    ]  # fmt: skip
+        "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "stream", "attempts",
+        "failed_over", "event", "level", "ts",
+    ]  # fmt: skip (no app, model, provider, tokens...: fields without a value are left out)
     assert (line["request_id"], line["method"], line["path"]) == ("req-out", "GET", "/nowhere")
     assert line["status"] == 404
     assert (line["level"], line["client_left"]) == ("info", False)

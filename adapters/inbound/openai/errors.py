@@ -16,7 +16,7 @@ ERROR_TYPES: dict[ErrorKind, str] = {
     ErrorKind.INVALID_REQUEST: "invalid_request_error",
     ErrorKind.AUTHENTICATION: "authentication_error",
     ErrorKind.PERMISSION: "permission_error",
-    ErrorKind.NOT_FOUND: "not_found_error",
+    ErrorKind.NOT_FOUND: "invalid_request_error",  # OpenAI's type for an unknown model or URL
     ErrorKind.REQUEST_TOO_LARGE: "invalid_request_error",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
     ErrorKind.OVERLOADED: "service_unavailable_error",

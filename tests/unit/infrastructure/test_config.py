@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from infrastructure.config.derive import model_listing, routing_table
-from infrastructure.config.loader import ConfigError, load_config, parse_config, read_environment
+from infrastructure.config.loader import ConfigError, env_file_path, load_config, parse_config, read_environment
+from infrastructure.config.schema import ServerConfig
 from domain.routing import Target, resolve
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,6 +41,15 @@ def test_bundled_config_loads_and_routes_like_the_seed() -> None:
     assert route.primary == Target(provider="openai", model="gpt-5-mini") and route.alias == "claude-haiku-4.5"
     assert resolve(table, "claude-3-opus").primary.provider == "anthropic"
     assert resolve(table, "anthropic/claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-haiku-4.5", "claude-haiku-4-5", "claude-opus-4-1"])
+def test_bundled_anthropic_app_sends_claude_models_to_anthropic(model: str) -> None:
+    config = load_config(ROOT / "config.yaml", env={}).config
+    (app,) = [a for a in config.apps if a.frontdoor == "anthropic"]
+    route = resolve(routing_table(config, app), model)
+    assert route.primary == Target(provider="anthropic", model=model) and route.alias is None
+    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
 
 
 def test_substitution_with_defaults_and_types() -> None:
@@ -74,10 +86,16 @@ def test_env_file_is_read_and_real_environment_wins(tmp_path: Path, monkeypatch:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("server: {bogus: 1}", "server: Object contains unknown field `bogus`"),
-        ("server: {port: many}", "server.port: Expected `int`, got `str`"),
-        ("apps: [{name: a, frontdoor: grpc, path: /a}]", "apps[0].frontdoor: Invalid enum value 'grpc'"),
-        ("apps: [{name: a, path: /a}]", "apps[0]: Object missing required field `frontdoor`"),
+        ("server: {prot: 1}", "server.prot: unknown key (did you mean 'port'?)"),
+        ("routing: {bogus: 1}", "routing.bogus: unknown key (known here: rules, default_provider)"),
+        ("server: {port: many}", "server.port: expected an integer, got a string"),
+        ("server: {workers: 1.5}", "server.workers: expected an integer, got 1.5"),
+        ("server: {access_log: [1]}", "server.access_log: expected true or false, got a list"),
+        ("server: []", "server: expected a mapping, got a list"),
+        ("apps: [{name: a, frontdoor: grpc, path: /a}]", "apps[0].frontdoor: 'grpc' is not one of: openai, anthropic"),
+        ("server: {log_format: pretty}", "server.log_format: 'pretty' is not one of: auto, json, console"),
+        ("apps: [{name: a, path: /a}]", "apps[0].frontdoor: required, but missing"),
+        ("routing: {default_provider: 5}", "routing.default_provider: expected a string or a mapping (or nothing), got 5"),
         ("providers: [{name: p, type: openai, base_url: ftp://x}]", "providers[0].base_url: must start with http:// or https://"),
         ("routing: {default_provider: ghost}", "routing.default_provider: unknown provider 'ghost' (known: none)"),
         ("- a list", "the top level must be a mapping (server, apps, providers, routing)"),
@@ -131,6 +149,105 @@ apps:
     assert model_listing(app) == ({"id": "claude-haiku-4.5", "owned_by": "gateway"}, {"id": "gpt-4o-mini"})
 
 
+def test_structural_problems_are_all_reported_with_the_cross_field_ones() -> None:
+    text = """
+server: {prot: 8080, port: many, log_level: loud}
+apps:
+  - {name: a, frontdoor: grpc, path: /a, extra: 1}
+  - {name: b, frontdoor: openai, path: /b, model_routing: {rewrites: [{model_exact: m, provider: 5}]}}
+providers:
+  - {name: openai, type: openai, base_url: "${UNSET_URL}", timeouts: {connect: soon}}
+routing: {default_provider: ghost}
+"""
+    assert problems(text) == [
+        "server.prot: unknown key (did you mean 'port'?)",
+        "server.port: expected an integer, got a string",
+        "server.log_level: 'loud' is not one of: debug, info, warning, error",
+        "apps[0].extra: unknown key (known here: name, frontdoor, path, model_routing, models)",
+        "apps[0].frontdoor: 'grpc' is not one of: openai, anthropic",
+        "apps[1].model_routing.rewrites[0].provider: expected a string (or nothing), got 5",
+        "providers[0].base_url: environment variable UNSET_URL is not set and has no default",
+        "providers[0].timeouts.connect: expected a number, got a string",
+    ]
+
+
+def test_an_unset_variable_does_not_hide_the_other_problems() -> None:
+    text = """
+server: {port: "${UNSET_PORT}", bogus: 1}
+providers: [{name: openai, type: openai, base_url: "${UNSET_URL}"}]
+routing: {default_provider: ghost}
+"""
+    assert problems(text) == [
+        "server.bogus: unknown key (known here: " + ", ".join(ServerConfig.__struct_fields__) + ")",
+        "server.port: environment variable UNSET_PORT is not set and has no default",
+        "providers[0].base_url: environment variable UNSET_URL is not set and has no default",
+        "routing.default_provider: unknown provider 'ghost' (known: openai)",
+    ]
+
+
+def test_a_problem_is_not_reported_again_by_the_rule_about_what_holds_it() -> None:
+    # provider: 5 is dropped as invalid; "set exactly one of provider or targets" would say it twice
+    text = """
+providers: [{name: openai, type: openai}]
+routing: {rules: [{model_prefix: gpt, provider: 5}], default_provider: openai}
+"""
+    assert problems(text) == ["routing.rules[0].provider: expected a string (or nothing), got 5"]
+
+
+def test_gateway_variables_override_the_server_section_and_say_so_when_wrong() -> None:
+    env = {"GATEWAY_PORT": "9000", "GATEWAY_LOG_LEVEL": "debug", "GATEWAY_ACCESS_LOG": "false"}
+    server = parse_config("server: {port: 8080, log_level: info}", source="t", env=env).config.server
+    assert (server.port, server.log_level, server.access_log) == (9000, "debug", False)
+    assert problems("server: {port: 8080}", env={"GATEWAY_PORT": "eighty"}) == [
+        "server.port (from GATEWAY_PORT): expected an integer, got a string"
+    ]
+    assert problems("", env={"GATEWAY_PORT": "99999"}) == ["server.port (from GATEWAY_PORT): must be between 1 and 65535"]
+
+
+def test_gateway_variables_are_read_from_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_PORT", raising=False)
+    config = tmp_path / "config.yaml"
+    config.write_text("server: {port: 8080}\n")
+    (tmp_path / "gateway.env").write_text("GATEWAY_PORT=9100\n")
+    loaded = load_config(config, env_file=tmp_path / "gateway.env")
+    assert loaded.config.server.port == 9100
+    assert loaded.env_file == str(tmp_path / "gateway.env")
+
+
+def test_env_file_defaults_to_the_working_directory_or_gateway_env_file(tmp_path: Path) -> None:
+    assert env_file_path({}) == Path(".env").absolute()
+    assert env_file_path({"GATEWAY_ENV_FILE": str(tmp_path / "x.env")}) == tmp_path / "x.env"
+
+
+def run_app(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+def test_check_exits_0_for_a_valid_config_and_names_unset_keys(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("GATEWAY_")}
+    result = run_app("--config", str(ROOT / "config.yaml"), "--check", cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "config.yaml: valid" in result.stdout
+    assert "OPENAI_API_KEY is not set" in result.stdout and "ANTHROPIC_API_KEY is not set" in result.stdout
+
+
+def test_check_exits_2_and_lists_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server: {prot: 1, log_level: loud}\n")
+    result = run_app("--config", str(bad), "--check")
+    assert result.returncode == 2
+    assert "server.prot: unknown key (did you mean 'port'?)" in result.stderr
+    assert "server.log_level: 'loud' is not one of: debug, info, warning, error" in result.stderr
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = run_app("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"poly-llm-gateway {metadata.version('poly-llm-gateway')}"
+
+
 def test_bad_config_exits_non_zero_with_message_and_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apps: [{name: a, frontdoor: openai, path: /a, extra: 1}]\n")
@@ -138,7 +255,7 @@ def test_bad_config_exits_non_zero_with_message_and_no_traceback(tmp_path: Path)
         [sys.executable, "-m", "app", "--config", str(bad)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert "apps[0]: Object contains unknown field `extra`" in result.stderr
+    assert "apps[0].extra: unknown key" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -149,3 +266,12 @@ def test_missing_config_file_exits_non_zero(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "cannot read the file" in result.stderr
+
+
+def test_an_unreadable_env_file_exits_2_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"OPENAI_API_KEY=\xff\xfe\n")
+    result = run_app("--config", str(ROOT / "config.yaml"), "--check", cwd=tmp_path,
+                     env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 2
+    assert f"{tmp_path / '.env'}: invalid configuration" in result.stderr and "cannot read the file" in result.stderr
+    assert "Traceback" not in result.stderr

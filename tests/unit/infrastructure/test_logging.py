@@ -10,7 +10,7 @@ import logging
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -39,8 +39,12 @@ class CountingFile(io.BytesIO):
 
 
 class FakeStdout:
-    def __init__(self) -> None:
+    def __init__(self, tty: bool = False) -> None:
         self.buffer = CountingFile()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
 
 
 @pytest.fixture
@@ -132,6 +136,92 @@ async def test_flush_logs_writes_what_is_queued(stdout: CountingFile) -> None:
     assert stdout.lines() == []
     flush_logs()
     assert msgspec.json.decode(stdout.lines()[0])["level"] == "warning"
+
+
+Configure = Callable[..., FakeStdout]
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """``configure(level, format, tty=...)``: logging set up, within the test itself (pytest puts
+    its own stdout back between a fixture and the test), on a fake stdout; undone afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    def configure_on(level: str, log_format: str, *, tty: bool, cache: bool = False) -> FakeStdout:
+        fake = FakeStdout(tty=tty)
+        monkeypatch.setattr(sys, "stdout", fake)
+        configure_logging(level, log_format)  # type: ignore[arg-type]
+        if not cache:
+            structlog.configure(cache_logger_on_first_use=False)  # other tests' loggers stay uncached
+        return fake
+
+    yield configure_on
+    flush_logs()
+    structlog.reset_defaults()
+    root.handlers[:], root.level = handlers, level
+
+
+def test_auto_format_is_the_console_renderer_on_a_terminal(configure: Configure) -> None:
+    terminal = configure("info", "auto", tty=True)
+    structlog.get_logger("t").info("request.completed", status=200)
+    logging.getLogger("uvicorn.error").info("Application startup complete.")
+    flush_logs()
+    first, second = terminal.buffer.getvalue().decode().splitlines()
+    assert "request.completed" in first and "status" in first and "\x1b[" in first  # coloured
+    assert not first.startswith("{")
+    assert "Application startup complete." in second and "uvicorn.error" in second
+
+
+def test_auto_format_is_json_off_a_terminal(configure: Configure) -> None:
+    file = configure("info", "auto", tty=False)
+    structlog.get_logger("t").info("request.completed", status=200)
+    flush_logs()
+    assert msgspec.json.decode(file.buffer.lines()[0])["status"] == 200
+
+
+def test_json_format_is_kept_on_a_terminal_when_asked_for(configure: Configure) -> None:
+    terminal = configure("info", "json", tty=True)
+    structlog.get_logger("t").info("request.completed", status=200)
+    flush_logs()
+    assert msgspec.json.decode(terminal.buffer.lines()[0])["status"] == 200
+
+
+def test_console_format_off_a_terminal_has_no_colours(configure: Configure) -> None:
+    file = configure("info", "console", tty=False)
+    structlog.get_logger("t").info("request.completed", status=200)
+    flush_logs()
+    (line,) = file.buffer.lines()
+    assert b"request.completed" in line and b"\x1b[" not in line and not line.startswith(b"{")
+
+
+def test_console_tracebacks_never_show_local_variables(configure: Configure) -> None:
+    terminal = configure("info", "console", tty=True)
+    api_key = "-".join(["sk", "local", "secret"])  # in a local variable only, not in the source shown
+    try:
+        raise RuntimeError(f"failed with a key of {len(api_key)} characters")
+    except RuntimeError as exc:
+        structlog.get_logger("t").error("request.failed", exc_info=exc)
+    flush_logs()
+    text = terminal.buffer.getvalue().decode()
+    assert "RuntimeError" in text and "sk-local-secret" not in text
+
+
+def test_a_new_level_and_format_apply_to_loggers_already_in_use(configure: Configure) -> None:
+    file = configure("info", "json", tty=False, cache=True)  # cached on first use, as in the server
+    log = structlog.get_logger("cached")
+    log.info("first")
+    configure_logging("warning", "console")
+    log.info("dropped")
+    log.warning("second")
+    configure_logging("debug", "json")
+    log.debug("third")
+    flush_logs()
+    lines = file.buffer.lines()
+    assert msgspec.json.decode(lines[0])["event"] == "first"
+    assert b"second" in lines[1] and not lines[1].startswith(b"{")
+    assert msgspec.json.decode(lines[2])["event"] == "third"
+    assert len(lines) == 3
 
 
 def test_uvicorn_access_logger_has_no_handler_so_uvicorn_skips_it(stdout: CountingFile) -> None:

@@ -111,7 +111,7 @@ async def test_unknown_model_is_an_openai_404(client: AsyncTestClient) -> None:
     assert msgspec.json.decode(response.content) == {
         "error": {
             "message": "The model 'nope' does not exist",
-            "type": "not_found_error",
+            "type": "invalid_request_error",
             "param": "model",
             "code": "model_not_found",
         }

@@ -102,7 +102,7 @@ def test_non_openai_error_bodies_still_give_a_message(body: bytes, message: str)
         (ErrorKind.INVALID_REQUEST, "invalid_request_error", 400),
         (ErrorKind.AUTHENTICATION, "authentication_error", 401),
         (ErrorKind.PERMISSION, "permission_error", 403),
-        (ErrorKind.NOT_FOUND, "not_found_error", 404),
+        (ErrorKind.NOT_FOUND, "invalid_request_error", 404),
         (ErrorKind.REQUEST_TOO_LARGE, "invalid_request_error", 413),
         (ErrorKind.RATE_LIMITED, "rate_limit_error", 429),
         (ErrorKind.OVERLOADED, "service_unavailable_error", 503),
@@ -131,7 +131,7 @@ def test_error_body_is_what_the_sdk_reads_as_an_error_object() -> None:
 
     assert (sdk_error.message, sdk_error.type, sdk_error.param, sdk_error.code) == (
         "no such model",
-        "not_found_error",
+        "invalid_request_error",
         "model",
         "model_not_found",
     )
