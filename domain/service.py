@@ -159,16 +159,35 @@ class ChatService:
             # circuits are open. Another pool member serving is load balancing, not a failover.
             exchange.failed_over = index > 0 or target not in route.targets
             held = deployment.begin()
-            try:
-                result, error = await self._attempts(provider, model, policy, call, exchange)
-            except BaseException:
-                deployment.release(held)  # the client went away: no verdict on the upstream
-                raise
+            attempt = 0
+            while True:  # the attempts on this target; the last one's outcome is its verdict
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    result = await call(provider, model, policy)
+                except GatewayError as exc:
+                    error = exc
+                except BaseException:
+                    deployment.release(held)  # the client went away: no verdict on the upstream
+                    raise
+                else:
+                    deployment.settle(None, held)
+                    _record(exchange, provider.name, model, "ok", started)
+                    return result, deployment, policy
+                _record(exchange, provider.name, model, error.kind.value, started)
+                if not should_fail_over(error):
+                    deployment.settle(error, held)
+                    raise error
+                delay = policy.retry.delay(attempt, error, self._rng)
+                self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
+                if delay is None:
+                    break
+                try:
+                    await self._sleep(delay)
+                except BaseException:
+                    deployment.release(held)
+                    raise
             deployment.settle(error, held)
-            if error is None:
-                return result, deployment, policy  # type: ignore[return-value]
-            if not should_fail_over(error):
-                raise error
         if error is not None:
             raise error
         raise GatewayError(ErrorKind.INTERNAL, f"No target was tried for '{request.model}'.")
@@ -208,29 +227,6 @@ class ChatService:
             f"No provider can take '{model}' now: the circuit of {names} is open after repeated failures.",
             retry_after=math.ceil(wait) or 1,
         )
-
-    async def _attempts(
-        self, provider: ChatProvider, model: str, policy: ProviderPolicy, call: Call[T], exchange: Exchange
-    ) -> tuple[T | None, GatewayError | None]:
-        """Call one target, retrying as its policy says: its result, or its last error."""
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                result = await call(provider, model, policy)
-            except GatewayError as error:
-                _record(exchange, provider.name, model, error.kind.value, started)
-                if not should_fail_over(error):
-                    return None, error
-                delay = policy.retry.delay(attempt, error, self._rng)
-                self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
-                if delay is None:
-                    return None, error
-                await self._sleep(delay)
-            else:
-                _record(exchange, provider.name, model, "ok", started)
-                return result, None
 
 
 def _record(exchange: Exchange, provider: str, model: str, result: str, started: float) -> None:

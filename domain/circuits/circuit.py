@@ -54,6 +54,7 @@ class Circuit:
     __slots__ = (
         "provider", "model", "settings", "state", "consecutive", "trips", "cooldown", "probe_at",
         "last_seen", "_closed_at", "_probing", "_ok", "_failed", "_stamp", "_width", "_clock", "_on_change",
+        "_slot", "_start", "_until",
     )  # fmt: skip
 
     def __init__(
@@ -79,6 +80,8 @@ class Circuit:
         self._failed = [0] * _BUCKETS
         self._stamp = [_NEVER] * _BUCKETS
         self._width = settings.window / _BUCKETS
+        self._slot = 0  # the bucket verdicts go to now, and the time span it covers
+        self._start = self._until = -math.inf
         self._clock = clock
         self._on_change = on_change
         self.last_seen = clock()
@@ -115,20 +118,21 @@ class Circuit:
     def record(self, ok: bool, now: float, retry_after: float | None = None) -> None:
         """One request's verdict. Any verdict ends a half-open state; a failure of a request
         sent while open (no other target was left) leaves the cool-down as it is."""
-        self.last_seen = now
-        index = int(now // self._width)
-        slot = index % _BUCKETS
-        if self._stamp[slot] != index:
-            self._stamp[slot] = index
-            self._ok[slot] = self._failed[slot] = 0
         if ok:
-            self._ok[slot] += 1
-            self.consecutive = 0
-            if self.state is not CLOSED:
-                self._close(now)
+            self.succeeded(now)
             return
+        self.last_seen = now
+        slot = self._slot if self._start <= now < self._until else self._roll(now)
         self._failed[slot] += 1
-        self._failed_once(index, now, retry_after)
+        self._failed_once(now, retry_after)
+
+    def succeeded(self, now: float) -> None:
+        """``record(True, now)``, the verdict of nearly every request, without the detours."""
+        self.last_seen = now
+        self._ok[self._slot if self._start <= now < self._until else self._roll(now)] += 1
+        self.consecutive = 0
+        if self.state is not CLOSED:
+            self._close(now)
 
     def amend(self, now: float) -> None:
         """A request already counted as a success failed after all (a stream cut after its
@@ -143,7 +147,17 @@ class Circuit:
         else:
             self.record(False, now)
             return
-        self._failed_once(index, now, None)
+        self._failed_once(now, None)
+
+    def _roll(self, now: float) -> int:
+        """Move to the bucket of ``now``, emptied when it last held an older span."""
+        index = int(now // self._width)
+        slot = self._slot = index % _BUCKETS
+        self._start, self._until = index * self._width, (index + 1) * self._width
+        if self._stamp[slot] != index:
+            self._stamp[slot] = index
+            self._ok[slot] = self._failed[slot] = 0
+        return slot
 
     def counts(self, now: float) -> tuple[int, int]:
         """Requests and failures counted in the window."""
@@ -176,18 +190,18 @@ class Circuit:
         )
 
     # ---- transitions --------------------------------------------------------------------
-    def _failed_once(self, index: int, now: float, retry_after: float | None) -> None:
+    def _failed_once(self, now: float, retry_after: float | None) -> None:
         self.consecutive += 1
-        if self.state is HALF_OPEN or (self.state is CLOSED and self._tripped(index)):
+        if self.state is HALF_OPEN or (self.state is CLOSED and self._tripped(now)):
             self._open(now, retry_after)
 
-    def _tripped(self, index: int) -> bool:
+    def _tripped(self, now: float) -> bool:
         s = self.settings
         if not s.enabled:
             return False
         if s.consecutive_failures and self.consecutive >= s.consecutive_failures:
             return True
-        requests, failures = self._sums(index)
+        requests, failures = self.counts(now)
         return requests >= s.min_requests and failures >= s.failure_ratio * requests
 
     def _open(self, now: float, retry_after: float | None) -> None:
@@ -208,6 +222,7 @@ class Circuit:
         self._probing = False
         self.consecutive = 0
         self._stamp = [_NEVER] * _BUCKETS  # a fresh window: old failures do not reopen it
+        self._start = self._until = -math.inf
         self._set(CLOSED)
 
     def _set(self, state: str) -> None:

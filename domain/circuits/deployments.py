@@ -31,19 +31,23 @@ class Deployment(Circuit):
 
     def available(self) -> bool:
         """Neither this deployment's circuit nor its provider's turns a request away now."""
+        if self.state is CLOSED and self.reach.state is CLOSED:  # every request asks: keep it short
+            return True
         return self.reach.admits() and self.admits()
 
     def begin(self) -> int:
         """A request starts here; returns the probe slots it holds (1: the provider's, 2: this
         deployment's), to hand back to ``settle`` or ``release``."""
+        if self.state is CLOSED and self.reach.state is CLOSED:
+            return 0
         return self.reach.take_probe() | self.take_probe() << 1
 
     def settle(self, error: GatewayError | None, held: int) -> None:
         """The request's verdict here: ``None`` for a success, else its last attempt's error."""
         now = self._clock()
         if error is None:
-            self.reach.record(True, now)
-            self.record(True, now)
+            self.reach.succeeded(now)
+            self.succeeded(now)
         elif error.kind in NEUTRAL:
             self.release(held)
         elif error.unreachable:  # the provider's trouble, not this model's
