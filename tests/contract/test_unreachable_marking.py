@@ -5,17 +5,30 @@ after the connection was made speaks only of the model that was asked."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from typing import get_args
 
 import pytest
 
-from adapters.outbound.http import HttpClient, PoolLimits, Timeouts, create_http_client
+from adapters.outbound.http import ClientKind, HttpClient, PoolLimits, Timeouts, create_http_client
 from domain.errors import ErrorKind, GatewayError
-from tests.contract.test_http_clients import JSON, OPENAI_BODY, chat_url, closed_port
 from tests.fakes.upstream import FakeUpstream, Refuse, Stall
 
 TIMEOUTS = Timeouts(connect=0.3, read=0.2, total=1.0)
-CLIENTS = ["httptools", "aiohttp", "httpx"]
+CLIENTS = list(get_args(ClientKind))
+JSON = {"content-type": "application/json"}
+OPENAI_BODY = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+
+
+def chat_url(upstream: FakeUpstream) -> str:
+    return upstream.url + "/v1/chat/completions"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
