@@ -17,6 +17,7 @@ from app.errors import MountedApp, MountedApps, label_request, not_routed_handle
 from app.health import healthz, readyz
 from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
+from app.status import status_handler
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
@@ -53,7 +54,7 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
             flush_logs()
 
     return Litestar(
-        route_handlers=[healthz, readyz, *routers],
+        route_handlers=[healthz, readyz, status_handler(container.breakers()), *routers],
         lifespan=[lifespan],
         exception_handlers={NotFoundException: not_routed, MethodNotAllowedException: not_routed},
         request_max_body_size=config.server.max_body_bytes,

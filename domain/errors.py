@@ -55,7 +55,12 @@ DEFAULT_STATUS: dict[ErrorKind, int] = {
 
 
 class GatewayError(Exception):
-    """An error with a kind; ``status`` keeps an upstream 4xx status to pass to the client."""
+    """An error with a kind; ``status`` keeps an upstream 4xx status to pass to the client.
+
+    ``unreachable`` marks a transport failure met while connecting (refused, reset, DNS, TLS,
+    connect timeout): it says the provider itself cannot be reached, whichever model was asked
+    for, where a read timeout or a 5xx speaks only of the model that was asked.
+    """
 
     def __init__(
         self,
@@ -67,6 +72,7 @@ class GatewayError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         provider: str | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -76,6 +82,7 @@ class GatewayError(Exception):
         self.code = code
         self.retry_after = retry_after
         self.provider = provider
+        self.unreachable = unreachable
 
     @property
     def retryable(self) -> bool:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol as _Protocol
 
+from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, Protocol
+from domain.routing import Target
 
 
 class ChatProvider(_Protocol):
@@ -38,9 +40,9 @@ class ResilienceObserver(_Protocol):
         self, provider: str, model: str, error: GatewayError, *, attempt: int, retry_in: float | None
     ) -> None: ...
 
-    def targets_skipped(self, model: str, providers: list[str]) -> None: ...
+    def targets_skipped(self, model: str, targets: list[Target]) -> None: ...
 
-    def circuit_changed(self, provider: str, state: str) -> None: ...
+    def circuit_changed(self, circuit: CircuitSnapshot) -> None: ...
 
     def stream_failed(
         self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None
@@ -53,10 +55,10 @@ class NullObserver:
     ) -> None:
         pass
 
-    def targets_skipped(self, model: str, providers: list[str]) -> None:
+    def targets_skipped(self, model: str, targets: list[Target]) -> None:
         pass
 
-    def circuit_changed(self, provider: str, state: str) -> None:
+    def circuit_changed(self, circuit: CircuitSnapshot) -> None:
         pass
 
     def stream_failed(

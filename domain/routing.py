@@ -15,7 +15,7 @@ report the name the client asked for (the alias) instead of the upstream model.
 Every matched destination is a weighted pool of ``targets`` (one target when configured with a
 single ``provider``) plus ordered ``fallbacks``. ``attempt_order`` turns a route into the
 order the service tries: one target drawn by weight, the rest of the pool by weight, then the
-fallbacks; providers whose circuit is open are skipped.
+fallbacks, setting aside the targets the service reports unavailable (an open circuit).
 """
 
 from __future__ import annotations
@@ -144,17 +144,15 @@ def resolve(table: RoutingTable, model: str) -> Route:
 
 
 def attempt_order(
-    route: Route, available: Callable[[str], bool], rng: random.Random
+    route: Route, available: Callable[[Target], bool], rng: random.Random
 ) -> tuple[list[Target], list[Target]]:
-    """The targets to try in order, and those skipped because their provider is unavailable.
+    """The targets to try in order, and those passed over because they are unavailable now.
 
-    One pool target is drawn by weight, then the rest of the pool by descending weight, then
-    the fallbacks in config order. A (provider, model) pair is tried once.
+    One pool target is drawn by weight among the available ones, then the rest of the pool by
+    descending weight, then the fallbacks in config order. A (provider, model) pair appears
+    once in either list.
     """
-    if len(route.targets) == 1 and not route.fallbacks:  # the common case, on every request
-        target = route.targets[0]
-        return ([target], []) if available(target.provider) else ([], [target])
-    pool = [t for t in route.targets if available(t.provider)]
+    pool = [t for t in route.targets if available(t)]
     skipped = [t for t in route.targets if t not in pool]
     ordered: list[Target] = []
     if pool:
@@ -162,12 +160,16 @@ def attempt_order(
         ordered.append(first)
         ordered += sorted((t for t in pool if t is not first), key=lambda t: -t.weight)
     for fallback in route.fallbacks:
-        (ordered if available(fallback.provider) else skipped).append(fallback)
+        (ordered if available(fallback) else skipped).append(fallback)
     seen: set[tuple[str, str | None]] = set()
+    return _once(ordered, seen), _once(skipped, seen)
+
+
+def _once(targets: list[Target], seen: set[tuple[str, str | None]]) -> list[Target]:
     unique = []
-    for target in ordered:
+    for target in targets:
         key = (target.provider, target.model)
         if key not in seen:
             seen.add(key)
             unique.append(target)
-    return unique, skipped
+    return unique

@@ -1,9 +1,16 @@
-"""ChatService: resolve a request's route and run it, riding out failing providers.
+"""ChatService: resolve a request's route and run it, riding out failing upstreams.
 
 For each target in the route's attempt order (see ``domain.routing.attempt_order``): try it,
 retry it on retryable failures with backoff (``RetryPolicy``), then fail over to the next
-target. Each provider's circuit breaker is told every verdict and an open circuit is skipped.
-Nothing is retried or failed over once the first byte of a response has gone to the client.
+target. Nothing is retried or failed over once the first byte of a response has gone to the
+client.
+
+Each target is a deployment (provider, upstream model) with a circuit (``domain.circuits``),
+told one verdict per request. An open circuit only diverts: its target is passed over when the
+route has another whose circuit admits the request. When none does, the request still goes, to
+the deployments whose cool-down ends first, and its verdict counts (a success closes the
+circuit); only targets whose provider sets ``fail_fast`` are refused, with an overload error
+that says when to come back.
 
 Streams are peeked: the first event is pulled before the frontdoor commits to a 200, so an
 error before it is an ordinary HTTP error or a reason to try the next target; a failure after
@@ -19,17 +26,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
+from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.exchange import Exchange
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, MessageDelta, MessageStart, StreamError
+from domain.ir import AnyEvent, ChatRequest, ChatResponse, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
-from domain.errors import RETRYABLE
-from domain.resilience import FAILOVER_ONLY, Breakers, CircuitBreaker, ProviderPolicy, should_fail_over
-from domain.routing import Route, RoutingTable, resolve
-from domain.routing import attempt_order as _attempt_order
+from domain.relay import relay
+from domain.resilience import ProviderPolicy, should_fail_over
+from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
 
 T = TypeVar("T")
 Call = Callable[[ChatProvider, str, ProviderPolicy], Awaitable[T]]
+Plan = list[tuple[Target, Deployment]]
 
 DEFAULT_POLICY = ProviderPolicy()
 ROUTE_MEMO_LIMIT = 4096
@@ -101,8 +109,8 @@ class ChatService:
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), breaker, policy = await self._run(request, exchange, call)
-        return _relay(first, events, exchange, breaker, policy.idle, self._observer)
+        (first, events), deployment, policy = await self._run(request, exchange, call)
+        return relay(first, events, exchange, deployment, policy.idle, self._observer)
 
     async def count_tokens(self, request: ChatRequest, exchange: Exchange) -> int:
         route = self.route(request.model)
@@ -125,71 +133,98 @@ class ChatService:
 
     async def _run(
         self, request: ChatRequest, exchange: Exchange, call: Call[T]
-    ) -> tuple[T, CircuitBreaker, ProviderPolicy]:
+    ) -> tuple[T, Deployment, ProviderPolicy]:
         route = self.route(request.model)
         exchange.model = request.model
         exchange.alias = route.alias
-        targets, skipped = _attempt_order(route, self._breakers.available, self._rng)
-        if skipped:
-            self._observer.targets_skipped(request.model, [t.provider for t in skipped])
+        plan, forced = self._plan(route, request.model)
         error: GatewayError | None = None
-        for index, target in enumerate(targets):
+        for index, (target, deployment) in enumerate(plan):
             provider = self._providers.get(target.provider)
             if provider is None:  # config validation makes this unreachable; keep the error clear
                 raise GatewayError(ErrorKind.CONFIGURATION, f"Route '{route.rule}' names unknown provider '{target.provider}'.")
+            if index and not forced and not deployment.available():
+                # _plan saw this circuit admit requests when the request started, but the
+                # targets before it were tried since: meanwhile it may have opened, or its one
+                # half-open probe may have gone to a concurrent request. Ask again, or every
+                # waiting request would probe a recovering deployment at once
+                # (test_half_open_fallback_probe.py).
+                self._observer.targets_skipped(request.model, [target])
+                continue
             model = target.model or request.model
             policy = self._policies.get(target.provider, DEFAULT_POLICY)
-            breaker = self._breakers.get(target.provider)
-            if index and not breaker.available():
-                # attempt_order saw this circuit closed or half-open when the request started,
-                # but the targets before it were tried since: meanwhile it may have opened, or
-                # its one half-open probe may have gone to a concurrent request. Ask again, or
-                # every waiting request would probe a recovering provider at once
-                # (test_half_open_fallback_probe.py).
-                skipped.append(target)
-                self._observer.targets_skipped(request.model, [target.provider])
-                continue
             exchange.provider, exchange.upstream_model = provider.name, model
+            exchange.upstream_protocol = provider.protocol
             # A failover: not the first target tried, or a fallback standing in for a pool whose
             # circuits are open. Another pool member serving is load balancing, not a failover.
-            exchange.upstream_protocol = provider.protocol
             exchange.failed_over = index > 0 or target not in route.targets
+            held = deployment.begin()
             attempt = 0
-            while attempt == 0 or breaker.available():
+            while True:  # the attempts on this target; the last one's outcome is its verdict
                 attempt += 1
-                breaker.begin()
                 started = time.perf_counter()
                 try:
                     result = await call(provider, model, policy)
                 except GatewayError as exc:
                     error = exc
                 except BaseException:
-                    breaker.abandon()  # the client went away: no verdict on the provider
+                    deployment.release(held)  # the client went away: no verdict on the upstream
                     raise
                 else:
-                    breaker.success()
+                    deployment.settle(None, held)
                     _record(exchange, provider.name, model, "ok", started)
-                    return result, breaker, policy
+                    return result, deployment, policy
                 _record(exchange, provider.name, model, error.kind.value, started)
                 if not should_fail_over(error):
-                    breaker.success()  # the provider answered; the request itself was refused
+                    deployment.settle(error, held)
                     raise error
-                if error.kind in FAILOVER_ONLY:
-                    breaker.abandon()  # e.g. an unset key: says nothing of the upstream's health
-                else:
-                    breaker.failure()
                 delay = policy.retry.delay(attempt, error, self._rng)
                 self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
                 if delay is None:
                     break
-                await self._sleep(delay)
+                try:
+                    await self._sleep(delay)
+                except BaseException:
+                    deployment.release(held)
+                    raise
+            deployment.settle(error, held)
         if error is not None:
             raise error
-        wait = min(self._breakers.get(t.provider).retry_in() for t in skipped)
-        names = ", ".join(sorted({t.provider for t in skipped}))
+        raise GatewayError(ErrorKind.INTERNAL, f"No target was tried for '{request.model}'.")
+
+    def _plan(self, route: Route, model: str) -> tuple[Plan, bool]:
+        """The targets to try with their deployments, and whether they are tried although their
+        circuits are open (no target of the route admits requests now)."""
+        breakers = self._breakers
+        if len(route.targets) == 1 and not route.fallbacks:  # the common case, on every request
+            target = route.targets[0]
+            deployment = breakers.deployment(target.provider, target.model or model)
+            if deployment.available():
+                return [(target, deployment)], False
+            return self._all_open(model, [(target, deployment)]), True
+
+        def available(target: Target) -> bool:
+            return breakers.deployment(target.provider, target.model or model).available()
+
+        ready, skipped = attempt_order(route, available, self._rng)
+        if ready:
+            if skipped:
+                self._observer.targets_skipped(model, skipped)
+            return [(t, breakers.deployment(t.provider, t.model or model)) for t in ready], False
+        return self._all_open(model, [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]), True
+
+    def _all_open(self, model: str, plan: Plan) -> Plan:
+        """Every target's circuit is open: try them anyway, the nearest to its probe first, but
+        refuse those whose provider sets ``fail_fast``; when that leaves none, say when to
+        come back."""
+        tried = [(t, d) for t, d in plan if not d.settings.fail_fast]
+        if tried:
+            return sorted(tried, key=lambda item: item[1].waits())
+        wait = min(d.waits() for _, d in plan)
+        names = ", ".join(sorted({f"{t.provider}/{d.model}" for t, d in plan}))
         raise GatewayError(
             ErrorKind.OVERLOADED,
-            f"No provider can take '{request.model}' now: the circuit of {names} is open after repeated failures.",
+            f"No provider can take '{model}' now: the circuit of {names} is open after repeated failures.",
             retry_after=math.ceil(wait) or 1,
         )
 
@@ -221,111 +256,3 @@ class _deadline:
             raise GatewayError(
                 ErrorKind.TIMEOUT, f"Provider '{name}' sent no response within {self._seconds:g} s.", provider=name
             ) from None
-
-
-class _IdleWatchdog:
-    """Cancels the task relaying a stream when the upstream sends nothing for ``idle`` seconds.
-
-    Armed only while the relay waits for the upstream (never while the client is being sent
-    to, so a slow client is not blamed on the provider). One timer per stream, re-armed only
-    when it fires: the per-event cost is a clock read.
-    """
-
-    __slots__ = ("_handle", "_idle", "_last", "_loop", "_task", "_waiting", "fired")
-
-    def __init__(self, idle: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
-        self._idle = idle
-        self._last = 0.0
-        self._waiting = False
-        self._handle: asyncio.TimerHandle | None = None
-        self.fired = False
-
-    def waiting(self) -> None:
-        self._waiting = True
-        self._last = self._loop.time()
-        if self._handle is None:
-            self._handle = self._loop.call_at(self._last + self._idle, self._check)
-
-    def received(self) -> None:
-        self._waiting = False
-
-    def _check(self) -> None:
-        self._handle = None
-        if not self._waiting:
-            return  # re-armed by the next waiting()
-        remaining = self._last + self._idle - self._loop.time()
-        if remaining > 0:
-            self._handle = self._loop.call_at(self._last + self._idle, self._check)
-        elif self._task is not None:
-            self.fired = True
-            self._task.cancel()
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-
-async def _relay(
-    first: AnyEvent,
-    rest: AsyncIterator[AnyEvent],
-    exchange: Exchange,
-    breaker: CircuitBreaker,
-    idle: float,
-    observer: ResilienceObserver,
-) -> AsyncIterator[AnyEvent]:
-    """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
-    (logged, and counted against the provider's circuit when it is the provider's fault). Usage
-    seen on the way goes to the exchange."""
-    watchdog = _IdleWatchdog(idle)
-    failure: StreamError | None = None
-    crash: Exception | None = None
-    try:
-        if isinstance(first, MessageStart):
-            exchange.record_usage(first.usage)
-        yield first
-        while True:
-            watchdog.waiting()
-            try:
-                event = await rest.__anext__()
-            except StopAsyncIteration:
-                break
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if not watchdog.fired or task is None or task.uncancel() > 0:
-                    raise
-                failure = StreamError(
-                    kind=ErrorKind.TIMEOUT.value,
-                    message=f"Provider '{exchange.provider}' sent nothing for {idle:g} s; the stream was cut.",
-                )
-            except GatewayError as exc:
-                failure = StreamError(kind=exc.kind.value, message=exc.message)
-            except Exception as exc:  # noqa: BLE001 - a bug must still end the stream cleanly
-                crash = exc
-                failure = StreamError(kind=ErrorKind.INTERNAL.value, message=f"Internal error: {type(exc).__name__}")
-            if failure is not None:
-                break
-            watchdog.received()
-            if isinstance(event, MessageDelta):
-                exchange.record_usage(event.usage)
-            elif isinstance(event, StreamError):
-                _stream_failed(event, exchange, breaker, observer)
-            yield event
-    finally:
-        watchdog.stop()
-        await rest.aclose()  # type: ignore[attr-defined]
-    if failure is not None:
-        _stream_failed(failure, exchange, breaker, observer, crash)
-        yield failure
-
-
-def _stream_failed(
-    failure: StreamError, exchange: Exchange, breaker: CircuitBreaker, observer: ResilienceObserver,
-    crash: Exception | None = None,
-) -> None:
-    exchange.stream_error = failure.kind
-    if failure.kind in RETRYABLE:  # the provider's fault (an error of ours or the client's is not)
-        breaker.failure()
-    observer.stream_failed(exchange.provider or "", exchange.upstream_model or "", failure.kind, failure.message, crash)

@@ -11,11 +11,12 @@ from dependency_injector import containers, providers
 
 from adapters.inbound import Mount
 from adapters.outbound import PROVIDER_KINDS
+from domain.circuits import Breakers
 from domain.ports import ChatProvider, ResilienceObserver
-from domain.resilience import Breakers, ProviderPolicy
+from domain.resilience import ProviderPolicy
 from domain.service import ChatService
 from infrastructure.config.derive import (
-    circuit_breaker,
+    breaker_settings,
     model_listing,
     provider_policy,
     provider_settings,
@@ -44,7 +45,8 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool) -> dict[str, ChatProvi
 
 
 def build_breakers(loaded: LoadedConfig, observer: ResilienceObserver) -> Breakers:
-    return Breakers(circuit_breaker(p, observer.circuit_changed) for p in loaded.config.providers)
+    settings = {p.name: breaker_settings(p) for p in loaded.config.providers}
+    return Breakers(settings, on_change=observer.circuit_changed)
 
 
 def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:

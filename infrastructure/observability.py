@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import structlog
 
+from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
+from domain.routing import Target
 
 log = structlog.get_logger("gateway.upstream")
 
@@ -25,11 +27,23 @@ class LoggingObserver:
             retry_in_s=round(retry_in, 3) if retry_in is not None else None,
         )
 
-    def targets_skipped(self, model: str, providers: list[str]) -> None:
-        log.warning("route.targets_skipped", model=model, providers=providers, reason="circuit_open")
+    def targets_skipped(self, model: str, targets: list[Target]) -> None:
+        log.warning(
+            "route.targets_skipped", model=model, providers=[t.provider for t in targets],
+            upstream_models=[t.model for t in targets], reason="circuit_open",
+        )
 
-    def circuit_changed(self, provider: str, state: str) -> None:
-        (log.warning if state == "open" else log.info)("circuit.changed", provider=provider, state=state)
+    def circuit_changed(self, circuit: CircuitSnapshot) -> None:
+        (log.warning if circuit.state == "open" else log.info)(
+            "circuit.changed",
+            provider=circuit.provider,
+            upstream_model=circuit.model,  # None: the provider's own (reachability) circuit
+            state=circuit.state,
+            requests=circuit.requests,
+            failures=circuit.failures,
+            failure_ratio=circuit.failure_ratio,
+            cooldown_s=circuit.cooldown,
+        )
 
     def stream_failed(
         self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from adapters.outbound import ProviderSettings
 from adapters.outbound.http import PoolLimits, Timeouts
-from domain.resilience import CircuitBreaker, ProviderPolicy, RetryPolicy
+from domain.circuits import BreakerSettings
+from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
 from infrastructure.config.schema import (
     DEFAULT_BASE_URLS,
@@ -106,9 +106,13 @@ def provider_policy(provider: ProviderConfig) -> ProviderPolicy:
     )
 
 
-def circuit_breaker(provider: ProviderConfig, on_change: Callable[[str, str], None]) -> CircuitBreaker:
+def breaker_settings(provider: ProviderConfig) -> BreakerSettings:
     cb = provider.circuit_breaker
-    return CircuitBreaker(provider.name, cb.failures, cb.cooldown, on_change=on_change)
+    return BreakerSettings(
+        enabled=cb.enabled, window=cb.window, min_requests=cb.min_requests, failure_ratio=cb.failure_ratio,
+        consecutive_failures=cb.consecutive_failures, cooldown=cb.cooldown, max_cooldown=cb.max_cooldown,
+        fail_fast=cb.fail_fast,
+    )
 
 
 def pool_limits(provider: ProviderConfig) -> PoolLimits:

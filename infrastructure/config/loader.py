@@ -231,8 +231,7 @@ def check(config: GatewayConfig) -> list[str]:
                 problems.append(f"providers[{i}].timeouts.{label}: must be positive")
         if p.retries.attempts < 1:
             problems.append(f"providers[{i}].retries.attempts: must be at least 1")
-        if p.circuit_breaker.failures < 0 or p.circuit_breaker.cooldown <= 0:
-            problems.append(f"providers[{i}].circuit_breaker: failures must be >= 0 and cooldown positive")
+        problems += p.circuit_breaker.problems(f"providers[{i}].circuit_breaker")
 
     def destination(route: RouteTargetConfig, where: str) -> None:
         if (route.provider is None) == (not route.targets):

@@ -97,8 +97,37 @@ class RetriesConfig(_Strict):
 
 
 class CircuitBreakerConfig(_Strict):
-    failures: int = 5  # consecutive failures that open the circuit; 0 disables it
-    cooldown: float = 30.0  # seconds open before one probe request is let through
+    """Per deployment (provider, upstream model); each client request counts once."""
+
+    enabled: bool = True  # false: never open (failure ratios still show in /status)
+    window: float = 30.0  # seconds the failure ratio is taken over
+    min_requests: int = 10  # requests the window must hold before the ratio can open it
+    failure_ratio: float = 0.5  # failed share of the window's requests that opens it
+    consecutive_failures: int = 5  # failed requests in a row that open it at any volume; 0: off
+    cooldown: float = 30.0  # seconds open after a first trip (an upstream Retry-After wins)
+    max_cooldown: float = 300.0  # repeated trips double the cool-down up to this
+    fail_fast: bool = False  # every target of a route open: refuse (503/529) instead of probing
+    # The former consecutive-attempts threshold: only recognised to say what replaced it.
+    failures: int | msgspec.UnsetType = msgspec.UNSET
+
+    def problems(self, where: str) -> list[str]:
+        """What is wrong with these settings, each problem with its key path."""
+        found = []
+        if self.failures is not msgspec.UNSET:
+            found.append(
+                f"{where}.failures: no longer used (circuits now open on a failure rate per model); "
+                "write 'enabled: false' to turn the breaker off, or 'consecutive_failures: N' "
+                "to open it after N failed requests in a row"
+            )
+        if self.window <= 0 or self.cooldown <= 0:
+            found.append(f"{where}: window and cooldown must be positive")
+        if self.max_cooldown < self.cooldown:
+            found.append(f"{where}.max_cooldown: must be at least cooldown ({self.cooldown:g})")
+        if self.min_requests < 1 or self.consecutive_failures < 0:
+            found.append(f"{where}: min_requests must be at least 1 and consecutive_failures not negative")
+        if not 0 < self.failure_ratio <= 1:
+            found.append(f"{where}.failure_ratio: must be above 0 and at most 1")
+        return found
 
 
 class ProviderConfig(_Strict):

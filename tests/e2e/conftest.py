@@ -74,14 +74,14 @@ providers:
     base_url: {upstream_url}/v1
     timeouts: {{connect: 2, first_byte: 3, idle: 3, total: 10}}
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
   - name: anthropic
     type: anthropic
     api_key: {ANTHROPIC_KEY}
     base_url: {upstream_url}
     timeouts: {{connect: 2, first_byte: 3, idle: 3, total: 10}}
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
 routing:
   rules:
     - {{model_prefix: claude, provider: anthropic}}

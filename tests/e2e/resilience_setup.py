@@ -19,7 +19,8 @@ COOLDOWN = 1.0  # the circuit cool-down of provider "flaky"
 FAST = """
     timeouts: {{connect: 1, first_byte: 0.5, idle: 0.5, total: 10}}
     retries: {{attempts: {attempts}, backoff_base: 0.01, backoff_cap: 0.05, retry_after_cap: 2}}
-    circuit_breaker: {{failures: {failures}, cooldown: {cooldown}}}"""
+    circuit_breaker: {breaker}"""
+OFF = "{enabled: false}"  # the fault tests pin attempts to outcomes: no circuit may open there
 
 REWRITE = """
     model_routing:
@@ -39,24 +40,24 @@ routing:
     - {model_prefix: dead-, provider: dead, fallbacks: [{provider: spare, model: gpt-4o-mini}]}
     - {model_prefix: flaky-, provider: flaky, fallbacks: [{provider: spare}]}
     - {model_prefix: lonely-, provider: lonely}
+    - {model_prefix: solo-, provider: solo}
     - {model_prefix: split-, targets: [{provider: heavy, weight: 3}, {provider: light, weight: 1}]}
   default_provider: {provider: main, fallbacks: [{provider: spare}]}
 """
 
 
-def provider(
-    name: str, kind: str, url: str, *, attempts: int = 2, failures: int = 0, cooldown: float = 30
-) -> str:
+def provider(name: str, kind: str, url: str, *, attempts: int = 2, breaker: str = OFF) -> str:
     base = f"{url}/v1" if kind == "openai" else url
-    settings = FAST.format(attempts=attempts, failures=failures, cooldown=cooldown)
+    settings = FAST.format(attempts=attempts, breaker=breaker)
     return f"\n  - name: {name}\n    type: {kind}\n    api_key: sk-{name}\n    base_url: {base}{settings}"
 
 
 def resilience_config(primary: str, backup: str, http_client: str) -> str:
     """Providers ``main``/``claude_main`` (primary fake) fall back to ``spare``/``claude_spare``
-    (backup fake); ``dead`` refuses connections; ``flaky`` (3 failures, 1 s cool-down),
-    ``heavy`` (weight 3, opens after 2) with ``light`` (weight 1) and ``lonely`` (no fallback,
-    opens after 1) exercise the circuits and the weighted pool."""
+    (backup fake); ``dead`` refuses connections; ``flaky`` (opens after 3 failed requests in a
+    row, 1 s cool-down), ``heavy`` (weight 3, opens after 2) with ``light`` (weight 1),
+    ``lonely`` (no fallback, opens after 1, ``fail_fast``) and ``solo`` (no fallback, the default
+    breaker) exercise the circuits and the weighted pool."""
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
     providers = "".join(
         (
@@ -65,10 +66,13 @@ def resilience_config(primary: str, backup: str, http_client: str) -> str:
             provider("spare", "openai", backup),
             provider("claude_spare", "anthropic", backup),
             provider("dead", "openai", dead),
-            provider("flaky", "openai", primary, attempts=1, failures=3, cooldown=COOLDOWN),
-            provider("heavy", "openai", primary, attempts=1, failures=2, cooldown=600),
+            provider("flaky", "openai", primary, attempts=1, breaker=f"{{consecutive_failures: 3, cooldown: {COOLDOWN}}}"),
+            provider("heavy", "openai", primary, attempts=1,
+                     breaker="{consecutive_failures: 2, cooldown: 600, max_cooldown: 600}"),
             provider("light", "openai", backup),
-            provider("lonely", "openai", primary, attempts=1, failures=1, cooldown=600),
+            provider("lonely", "openai", primary, attempts=1,
+                     breaker="{consecutive_failures: 1, cooldown: 600, max_cooldown: 600, fail_fast: true}"),
+            provider("solo", "openai", primary, breaker="{}"),
         )
     )
     return f"""

@@ -41,14 +41,14 @@ providers:
     base_url: {upstream}/v1
     timeouts: {{connect: 2, first_byte: 30, idle: 30, total: 60}}
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
   - name: up_anthropic
     type: anthropic
     api_key: sk-up
     base_url: {upstream}
     timeouts: {{connect: 2, first_byte: 30, idle: 30, total: 60}}
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
 routing:
   rules:
     - {{model_prefix: gpt-, provider: up_openai}}

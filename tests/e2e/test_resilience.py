@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -215,26 +216,26 @@ def test_other_4xx_are_neither_retried_nor_failed_over(
 
 
 # ---- circuit breaker and weighted targets ------------------------------------------------------
-def test_the_circuit_opens_after_n_failures_and_closes_after_a_successful_probe(
+def test_the_circuit_opens_after_failed_requests_and_closes_after_a_successful_probe(
     gateway: GatewayProcess, primary: FakeUpstream, backup: FakeUpstream
 ) -> None:
     primary.default = error(500)
-    for _ in range(3):  # circuit_breaker.failures: 3
+    for _ in range(3):  # circuit_breaker.consecutive_failures: 3
         served = ask(gateway, "openai", "flaky-model")
         assert (served.provider, served.failover) == ("spare", True)
     assert len(primary.requests) == 3
     opened = gateway.wait_log(lambda r: r.get("event") == "circuit.changed" and r.get("provider") == "flaky")
-    assert opened["state"] == "open"
+    assert (opened["state"], opened["upstream_model"], opened["failures"]) == ("open", "flaky-model", 3)
 
-    served = ask(gateway, "openai", "flaky-model")  # open: flaky is skipped, not tried
+    served = ask(gateway, "openai", "flaky-model")  # open, and the fallback is not: flaky is passed over
     assert served.provider == "spare" and len(primary.requests) == 3
     assert attempts(gateway, served) == [("spare", "ok")]
     skipped = gateway.wait_log(
         lambda r: r.get("event") == "route.targets_skipped" and r.get("request_id") == served.request_id
     )
-    assert skipped["providers"] == ["flaky"]
+    assert (skipped["providers"], skipped["upstream_models"]) == (["flaky"], ["flaky-model"])
 
-    primary.default = None  # the provider recovers; after the cool-down one probe goes through
+    primary.default = None  # the upstream recovers; after the cool-down one probe goes through
     time.sleep(COOLDOWN + 0.2)
     served = ask(gateway, "openai", "flaky-model")
     assert (served.provider, served.failover) == ("flaky", False) and len(primary.requests) == 4
@@ -271,14 +272,42 @@ def test_weighted_targets_split_traffic_and_an_open_circuit_is_skipped(
     assert len(primary.requests) == before  # the open circuit's target is not even tried
 
 
-def test_with_no_target_left_each_sdk_gets_its_protocols_overload_error_with_retry_after(
+def test_an_open_single_target_keeps_serving_every_good_request(
+    gateway: GatewayProcess, primary: FakeUpstream, backup: FakeUpstream
+) -> None:
+    """The issue that shaped the breakers: one client's prompts that draw a 500 must not turn
+    everyone else's requests to the same model into errors when there is nowhere to divert to."""
+    bad = good = 0
+    for sdk in ("openai", "anthropic"):
+        for _ in range(2):
+            for _ in range(5):  # a burst of requests the upstream fails (each attempt: 2 per request)
+                primary.script(error(500, protocol="openai"), error(500, protocol="openai"))
+                with pytest.raises((openai.InternalServerError, anthropic.InternalServerError)) as failed:
+                    ask(gateway, sdk, "solo-model")
+                assert failed.value.status_code == 502 and "circuit" not in failed.value.message
+                bad += 1
+            for n in range(50):  # everyone else's ordinary requests, half of them streamed
+                served = ask(gateway, sdk, "solo-model", stream=n % 2 == 1)
+                assert served.text.startswith(GREETING) and served.provider == "solo"
+                good += 1
+    assert (bad, good) == (20, 200)
+    assert len(primary.requests) == 2 * bad + good and backup.requests == []  # every good one reached it
+    changes = [r["state"] for r in gateway.logs("circuit.changed") if r.get("provider") == "solo"]
+    assert changes.count("open") == 4 and changes.count("closed") == 4  # opened by each burst, closed by the next success
+
+    status = httpx.get(f"{gateway.url}/status").json()
+    (solo,) = [p for p in status["providers"] if p["name"] == "solo"]
+    assert [(d["model"], d["state"]) for d in solo["deployments"]] == [("solo-model", "closed")]
+
+
+def test_fail_fast_refuses_with_each_sdks_overload_error_and_retry_after_when_no_target_is_left(
     gateway: GatewayProcess, primary: FakeUpstream, backup: FakeUpstream
 ) -> None:
     primary.script(error(500))
     with pytest.raises(openai.InternalServerError) as failed:  # lonely has no fallback: its 502
         ask(gateway, "openai", "lonely-model")
     assert failed.value.status_code == 502
-    # Its circuit (failures: 1) is now open: nothing is sent, the client is told when to retry.
+    # Its circuit (opens after 1, fail_fast) is now open: nothing is sent, the client is told when to retry.
     with pytest.raises(openai.InternalServerError) as openai_error:
         ask(gateway, "openai", "lonely-model")
     with pytest.raises(anthropic.APIStatusError) as anthropic_error:

@@ -2,6 +2,8 @@
 frontdoors and the official async SDKs, to a primary that fails a third of the time in every way
 (``Chaos``: refuse, stall before the first byte, 429 with Retry-After, 500, 529, cut stream,
 stall mid-stream) with a healthy fallback behind it, and, for a fifth of them, no fallback.
+Circuits open often: a fallback then takes the traffic, and a route with no fallback still
+sends every request (none is refused by a circuit).
 
 Every request must end in a success or a protocol-correct error (an HTTP error the SDK parses,
 or the protocol's in-stream error event), none may hang (per-request deadline) and none may be
@@ -37,10 +39,12 @@ HELLO = [{"role": "user", "content": "Hello!"}]
 GREETING = "Hello from the fake upstream!"
 ERROR_STATUSES = {429, 502, 503, 504, 529}  # what a request with no target left may answer
 
+# A chaos primary fails about one request in nine (both attempts): a circuit that opens at a
+# tenth over a short window opens often, so fallbacks take traffic while primaries are open.
 SMALL = """
     timeouts: {connect: 1, first_byte: 0.5, idle: 0.5, total: 10}
     retries: {attempts: 2, backoff_base: 0.01, backoff_cap: 0.05, retry_after_cap: 1}
-    circuit_breaker: {failures: 5, cooldown: 1}"""
+    circuit_breaker: {window: 5, min_requests: 10, failure_ratio: 0.1, cooldown: 0.5, max_cooldown: 2}"""
 
 
 def soak_config(chaos: str, healthy: str, http_client: str) -> str:
@@ -162,7 +166,7 @@ def _classify_error(exc: Exception, outcome: Outcome) -> None:
     if isinstance(exc, openai.APIStatusError | anthropic.APIStatusError) and outcome.request_id is None:
         _headers(outcome, exc.response.headers)
         if exc.status_code in ERROR_STATUSES and _error_shaped(outcome.plan.sdk, body):
-            outcome.result = "http_error"
+            outcome.result, outcome.detail = "http_error", exc.message
             return
         outcome.result, outcome.detail = "broken", f"HTTP {exc.status_code} {body!r}"
         return
@@ -239,6 +243,8 @@ async def test_soak_every_request_ends_in_success_or_a_protocol_correct_error(
             break
         await asyncio.sleep(0.1)
     retried = sum(1 for o in outcomes if o.request_id in lines and _retried(lines[o.request_id]))
+    # sent straight to the fallback: the primary's circuit was open (and the fallback's was not)
+    diverted = sum(1 for o in outcomes if o.request_id in lines and _diverted(lines[o.request_id]))
     results = Counter(o.result for o in outcomes)
     counts = {
         "requests": REQUESTS,
@@ -246,6 +252,7 @@ async def test_soak_every_request_ends_in_success_or_a_protocol_correct_error(
         "failed_over": sum(1 for o in outcomes if o.result == "ok" and o.failover),
         # failed over, or sent straight to the fallback because the primary's circuit was open
         "served_by_fallback": sum(1 for o in outcomes if o.result == "ok" and o.provider.startswith("good_")),
+        "diverted": diverted,
         "retried": retried,
         "errored": results["http_error"] + results["stream_error"],
         "errored_http": results["http_error"],
@@ -272,7 +279,13 @@ async def test_soak_every_request_ends_in_success_or_a_protocol_correct_error(
     assert not [o for o in outcomes if not o.plan.stream and o.result == "stream_error"]
     assert all(drawn[fault] > 0 for fault in CHAOS_FAULTS)  # every fault was injected
     assert counts["failed_over"] > 0 and counts["retried"] > 0 and results["http_error"] > 0
+    assert openings > 0 and diverted > 0  # circuits opened, and fallbacks took the traffic meanwhile
+    assert not [o for o in outcomes if "circuit" in o.detail]  # no request was refused by a circuit
     assert len(healthy.requests) >= counts["failed_over"]
+
+
+def _diverted(line: dict[str, Any]) -> bool:
+    return bool(line["attempts"]) and line["attempts"][0]["provider"].startswith("good_")
 
 
 def _retried(line: dict[str, Any]) -> bool:

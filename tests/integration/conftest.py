@@ -49,13 +49,13 @@ providers:
     base_url: http://openai.test/v1
     timeouts: {{connect: 1, first_byte: 2, idle: 2, total: 5}}
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
   - name: anthropic
     type: anthropic
     api_key: {ANTHROPIC_KEY}
     base_url: http://anthropic.test
     retries: {{attempts: 1}}
-    circuit_breaker: {{failures: 0}}
+    circuit_breaker: {{enabled: false}}
   - name: keyless
     type: openai
     api_key: "${{GATEWAY_TEST_UNSET_KEY}}"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
-from adapters.outbound.http.errors import timed_out, unavailable, unreadable, unusable_url
+from adapters.outbound.http.errors import timed_out, unavailable, unreachable, unreadable, unusable_url
 from adapters.protocols.sse import split_lines
 from domain.errors import GatewayError
 
@@ -127,7 +127,7 @@ class AiohttpClient:
         name = self.name
         match exc:
             case aiohttp.ConnectionTimeoutError():
-                return timed_out(name, self.timeouts.connect)
+                return unreachable(timed_out(name, self.timeouts.connect))
             case aiohttp.SocketTimeoutError():
                 return timed_out(name, self.timeouts.read)
             case TimeoutError():  # the total bound of a non-streaming exchange
@@ -136,7 +136,9 @@ class AiohttpClient:
                 return unusable_url(name, exc)
             case aiohttp.ClientResponseError():  # the upstream's answer is not valid HTTP
                 return unreadable(name, exc)
-            case _:  # refused, reset, DNS, server disconnected, payload cut short
+            case aiohttp.ClientConnectorError():  # refused, reset, DNS, TLS
+                return unreachable(unavailable(name, exc))
+            case _:  # server disconnected, payload cut short
                 return unavailable(name, exc)
 
 

@@ -27,6 +27,12 @@ def timed_out(name: str, seconds: float) -> GatewayError:
     return GatewayError(ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name)
 
 
+def unreachable(error: GatewayError) -> GatewayError:
+    """``error``, marked as met while connecting: the provider itself cannot be reached."""
+    error.unreachable = True
+    return error
+
+
 def unusable_url(name: str, exc: BaseException) -> GatewayError:
     return GatewayError(ErrorKind.CONFIGURATION, f"Provider '{name}' has an unusable URL: {reason(exc)}", provider=name)
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
-from adapters.outbound.http.errors import timed_out, unavailable, unreadable, unusable_url
+from adapters.outbound.http.errors import timed_out, unavailable, unreachable, unreadable, unusable_url
 from adapters.outbound.http.h1_connection import H1Connection, UpstreamTimeout
 from adapters.outbound.http.h1_pool import H1Pool, Origin
 from adapters.protocols.sse import split_lines
@@ -92,7 +92,7 @@ class HttptoolsClient:
         try:
             conn = await self._pool.acquire(origin)
         except _TransportErrors as exc:
-            raise self._error(exc) from None
+            raise unreachable(self._error(exc)) from None
         except (ValueError, UnicodeError) as exc:  # a host the resolver refuses outright
             raise unusable_url(self.name, exc) from None
         try:

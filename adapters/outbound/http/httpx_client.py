@@ -25,7 +25,7 @@ from types import TracebackType
 import httpx
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
-from adapters.outbound.http.errors import timed_out, unavailable, unreadable, unusable_url
+from adapters.outbound.http.errors import timed_out, unavailable, unreachable, unreadable, unusable_url
 from adapters.protocols.sse import split_lines
 from domain.errors import GatewayError
 
@@ -90,12 +90,14 @@ class HttpxClient:
         """Map an httpx exception to the gateway's taxonomy."""
         match exc:
             case httpx.ConnectTimeout() | httpx.PoolTimeout():
-                return timed_out(self.name, self.timeouts.connect)
+                return unreachable(timed_out(self.name, self.timeouts.connect))
             case httpx.TimeoutException():  # read / write
                 return timed_out(self.name, self.timeouts.read)
             case httpx.UnsupportedProtocol():  # no http:// or https:// in the configured URL
                 return self._bad_url(exc)
-            case httpx.TransportError():  # connect, read, write, protocol (server disconnected)
+            case httpx.ConnectError():  # refused, reset, DNS, TLS
+                return unreachable(unavailable(self.name, exc))
+            case httpx.TransportError():  # read, write, protocol (server disconnected)
                 return unavailable(self.name, exc)
             case _:  # decoding errors: the upstream sent something we cannot read
                 return unreadable(self.name, exc)

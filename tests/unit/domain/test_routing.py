@@ -143,24 +143,30 @@ def _weighted() -> Route:
 
 
 def test_attempt_order_is_draw_then_rest_of_pool_then_fallbacks() -> None:
-    order, skipped = attempt_order(_weighted(), lambda p: True, random.Random(1))
+    order, skipped = attempt_order(_weighted(), lambda t: True, random.Random(1))
     assert {t.provider for t in order[:2]} == {"a", "b"} and order[2].provider == "c"
     assert skipped == []
 
 
 def test_weighted_split_matches_the_weights() -> None:
     rng = random.Random(42)
-    firsts = Counter(attempt_order(_weighted(), lambda p: True, rng)[0][0].provider for _ in range(4000))
+    firsts = Counter(attempt_order(_weighted(), lambda t: True, rng)[0][0].provider for _ in range(4000))
     assert abs(firsts["a"] / 4000 - 0.75) < 0.03
     assert abs(firsts["b"] / 4000 - 0.25) < 0.03
 
 
-def test_unavailable_providers_are_skipped_and_reported() -> None:
-    order, skipped = attempt_order(_weighted(), lambda p: p != "a", random.Random(0))
+def test_unavailable_targets_are_set_aside_and_reported() -> None:
+    order, skipped = attempt_order(_weighted(), lambda t: t.provider != "a", random.Random(0))
     assert [t.provider for t in order] == ["b", "c"]
     assert [t.provider for t in skipped] == ["a"]
 
 
+def test_availability_is_per_deployment_not_per_provider() -> None:
+    route = Route(targets=(Target(provider="a", model="big"),), fallbacks=(Target(provider="a", model="small"),))
+    order, skipped = attempt_order(route, lambda t: t.model != "big", random.Random(0))
+    assert (order, skipped) == ([Target(provider="a", model="small")], [Target(provider="a", model="big")])
+
+
 def test_a_target_listed_twice_is_tried_once() -> None:
     route = Route(targets=(Target(provider="a", model="m"),), fallbacks=(Target(provider="a", model="m"),))
-    assert attempt_order(route, lambda p: True, random.Random(0))[0] == [Target(provider="a", model="m")]
+    assert attempt_order(route, lambda t: True, random.Random(0))[0] == [Target(provider="a", model="m")]

@@ -1,0 +1,121 @@
+"""Relaying a stream after its first event: usage on the way to the exchange, an idle upstream
+cut off, and a failure turned into a ``StreamError`` event (logged, and counted against the
+deployment's circuit when it is the upstream's fault)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from domain.circuits import Deployment
+from domain.errors import ErrorKind, GatewayError
+from domain.exchange import Exchange
+from domain.ir import AnyEvent, MessageDelta, MessageStart, StreamError
+from domain.ports import ResilienceObserver
+
+
+class IdleWatchdog:
+    """Cancels the task relaying a stream when the upstream sends nothing for ``idle`` seconds.
+
+    Armed only while the relay waits for the upstream (never while the client is being sent
+    to, so a slow client is not blamed on the provider). One timer per stream, re-armed only
+    when it fires: the per-event cost is a clock read.
+    """
+
+    __slots__ = ("_handle", "_idle", "_last", "_loop", "_task", "_waiting", "fired")
+
+    def __init__(self, idle: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._idle = idle
+        self._last = 0.0
+        self._waiting = False
+        self._handle: asyncio.TimerHandle | None = None
+        self.fired = False
+
+    def waiting(self) -> None:
+        self._waiting = True
+        self._last = self._loop.time()
+        if self._handle is None:
+            self._handle = self._loop.call_at(self._last + self._idle, self._check)
+
+    def received(self) -> None:
+        self._waiting = False
+
+    def _check(self) -> None:
+        self._handle = None
+        if not self._waiting:
+            return  # re-armed by the next waiting()
+        remaining = self._last + self._idle - self._loop.time()
+        if remaining > 0:
+            self._handle = self._loop.call_at(self._last + self._idle, self._check)
+        elif self._task is not None:
+            self.fired = True
+            self._task.cancel()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+async def relay(
+    first: AnyEvent,
+    rest: AsyncIterator[AnyEvent],
+    exchange: Exchange,
+    deployment: Deployment,
+    idle: float,
+    observer: ResilienceObserver,
+) -> AsyncIterator[AnyEvent]:
+    """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
+    (logged, and counted against the deployment's circuit when it is the upstream's fault).
+    Usage seen on the way goes to the exchange."""
+    watchdog = IdleWatchdog(idle)
+    failure: StreamError | None = None
+    crash: Exception | None = None
+    try:
+        if isinstance(first, MessageStart):
+            exchange.record_usage(first.usage)
+        yield first
+        while True:
+            watchdog.waiting()
+            try:
+                event = await rest.__anext__()
+            except StopAsyncIteration:
+                break
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not watchdog.fired or task is None or task.uncancel() > 0:
+                    raise
+                failure = StreamError(
+                    kind=ErrorKind.TIMEOUT.value,
+                    message=f"Provider '{exchange.provider}' sent nothing for {idle:g} s; the stream was cut.",
+                )
+            except GatewayError as exc:
+                failure = StreamError(kind=exc.kind.value, message=exc.message)
+            except Exception as exc:  # noqa: BLE001 - a bug must still end the stream cleanly
+                crash = exc
+                failure = StreamError(kind=ErrorKind.INTERNAL.value, message=f"Internal error: {type(exc).__name__}")
+            if failure is not None:
+                break
+            watchdog.received()
+            if isinstance(event, MessageDelta):
+                exchange.record_usage(event.usage)
+            elif isinstance(event, StreamError):
+                _stream_failed(event, exchange, deployment, observer)
+            yield event
+    finally:
+        watchdog.stop()
+        await rest.aclose()  # type: ignore[attr-defined]
+    if failure is not None:
+        _stream_failed(failure, exchange, deployment, observer, crash)
+        yield failure
+
+
+def _stream_failed(
+    failure: StreamError, exchange: Exchange, deployment: Deployment, observer: ResilienceObserver,
+    crash: Exception | None = None,
+) -> None:
+    exchange.stream_error = failure.kind
+    deployment.failed_late(failure.kind)  # counted only when it is the upstream's fault
+    observer.stream_failed(exchange.provider or "", exchange.upstream_model or "", failure.kind, failure.message, crash)
