@@ -6,7 +6,7 @@ real deployment needs: timeouts, extra headers, the outbound HTTP client, body l
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -107,18 +107,17 @@ class CircuitBreakerConfig(_Strict):
     cooldown: float = 30.0  # seconds open after a first trip (an upstream Retry-After wins)
     max_cooldown: float = 300.0  # repeated trips double the cool-down up to this
     fail_fast: bool = False  # every target of a route open: refuse (503/529) instead of probing
-    # The former consecutive-attempts threshold: only recognised to say what replaced it.
-    failures: int | msgspec.UnsetType = msgspec.UNSET
+
+    # Keys of earlier versions, refused with what to write instead (see config/structure.py).
+    retired_keys: ClassVar[dict[str, str]] = {
+        "failures": "no longer used (circuits now open on a failure rate per model); write "
+        "'enabled: false' to turn the breaker off, or 'consecutive_failures: N' to open it after "
+        "N failed requests in a row",
+    }
 
     def problems(self, where: str) -> list[str]:
         """What is wrong with these settings, each problem with its key path."""
         found = []
-        if self.failures is not msgspec.UNSET:
-            found.append(
-                f"{where}.failures: no longer used (circuits now open on a failure rate per model); "
-                "write 'enabled: false' to turn the breaker off, or 'consecutive_failures: N' "
-                "to open it after N failed requests in a row"
-            )
         if self.window <= 0 or self.cooldown <= 0:
             found.append(f"{where}: window and cooldown must be positive")
         if self.max_cooldown < self.cooldown:

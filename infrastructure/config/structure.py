@@ -93,7 +93,8 @@ class _Walker:
         ok, cleaned = True, {}
         for key in value:
             if key not in fields and cls.__struct_config__.forbid_unknown_fields:
-                self.problem(_join(path, key), _unknown(str(key), list(fields)))
+                retired = getattr(cls, "retired_keys", {}).get(key)
+                self.problem(_join(path, key), retired or _unknown(str(key), list(fields)))
         for name, info in fields.items():
             where = _join(path, name)
             if name not in value:

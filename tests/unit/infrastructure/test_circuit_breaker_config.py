@@ -65,3 +65,9 @@ def test_bad_values_are_refused_with_their_key_path(breaker: str, expected: str)
 def test_an_unknown_key_is_refused() -> None:
     (problem,) = problems("{threshold: 3}")
     assert problem.startswith("providers[0].circuit_breaker") and "threshold" in problem
+
+
+def test_a_typo_is_never_steered_to_the_retired_key() -> None:
+    (problem,) = problems("{failure: 3}")
+    assert problem.startswith("providers[0].circuit_breaker.failure: unknown key")
+    assert "'failures'" not in problem
