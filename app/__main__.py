@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    from app.server import CoalescingHttpToolsProtocol
+    from app.server import gateway_protocol
     from infrastructure.logging import configure_logging
 
     configure_logging(args.log_level or server.log_level)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port or server.port,
         workers=args.workers or server.workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http=CoalescingHttpToolsProtocol,  # httptools, one send() per loop pass and connection
+        http=gateway_protocol(server),  # httptools, one send() per loop pass, client limits
         lifespan="on",
         access_log=False,
         log_config=None,
