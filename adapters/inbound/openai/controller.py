@@ -15,7 +15,7 @@ from litestar.handlers import asgi
 from litestar.types import Receive, Scope, Send
 
 from adapters.inbound import Mount
-from adapters.inbound.context import exchange_in, read_body, require_post, send_body
+from adapters.inbound.context import decode_body, exchange_in, read_body, require_post, send_body
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.openai.decode import to_ir
 from adapters.inbound.openai.encode import from_ir
@@ -54,7 +54,7 @@ def build_router(mount: Mount) -> Router:
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
         exchange = exchange_in(scope, mount.name, "openai")
         require_post(scope)
-        ir = to_ir(await read_body(scope, receive, mount.max_body_bytes))
+        ir = await decode_body(to_ir, await read_body(scope, receive, mount.max_body_bytes))
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)

@@ -23,6 +23,7 @@ from adapters.outbound.http import HttpClient
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
+from domain.offload import off_loop_if_large
 
 _decode_count = msgspec.json.Decoder(TokenCount).decode
 _VERSION = "anthropic-version"
@@ -71,7 +72,7 @@ class AnthropicProvider:
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        body = await off_loop_if_large(request, build_body, request, model, self._settings)
         answer = await self._http.post(self._messages_url, self._headers_for(request), body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
@@ -87,7 +88,7 @@ class AnthropicProvider:
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        body = await off_loop_if_large(request, build_body, request, model, self._settings)
         async with self._http.stream(self._messages_url, self._headers_for(request), body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
@@ -95,7 +96,7 @@ class AnthropicProvider:
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
         self._check_key()
-        body = build_count_tokens_body(request, model, self._settings)
+        body = await off_loop_if_large(request, build_count_tokens_body, request, model, self._settings)
         answer = await self._http.post(self._count_url, self._headers_for(request), body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)

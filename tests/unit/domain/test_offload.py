@@ -1,0 +1,93 @@
+"""Large requests' decoding and translation run on the heavy-work thread, the collector paused."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import threading
+
+import msgspec
+import pytest
+import structlog
+
+from adapters.inbound.context import decode_body
+from adapters.inbound.openai.decode import to_ir
+from domain.errors import ErrorKind, GatewayError
+from domain.ir import ChatRequest, Message, NativeRequest, TextBlock
+from domain.offload import LARGE_BYTES, SWITCH_INTERVAL, is_large, off_loop, off_loop_if_large
+
+
+def request_of(size: int) -> ChatRequest:
+    fields = {"model": msgspec.Raw(b'"m"'), "messages": msgspec.Raw(b'"' + b"x" * size + b'"')}
+    return ChatRequest(
+        model="m", messages=[Message(role="user", content=[TextBlock(text="x")])],
+        native=NativeRequest(protocol="openai", fields=fields),
+    )  # fmt: skip
+
+
+def where() -> tuple[str, bool, float]:
+    return threading.current_thread().name, gc.isenabled(), sys.getswitchinterval()
+
+
+async def test_off_loop_runs_on_the_heavy_thread_with_the_collector_paused() -> None:
+    interval = sys.getswitchinterval()
+    name, collecting, switch = await off_loop(where)
+    assert name.startswith("gateway-heavy")
+    assert not collecting and switch == SWITCH_INTERVAL
+    assert gc.isenabled() and sys.getswitchinterval() == interval  # both back afterwards
+
+
+async def test_off_loop_keeps_the_log_bindings_and_raises_what_the_work_raises() -> None:
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    try:
+        assert (await off_loop(structlog.contextvars.get_contextvars))["request_id"] == "r-1"
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+
+    def refuse() -> None:
+        raise GatewayError(ErrorKind.INVALID_REQUEST, "no")
+
+    with pytest.raises(GatewayError):
+        await off_loop(refuse)
+
+
+async def test_only_a_large_request_leaves_the_loop() -> None:
+    assert not is_large(request_of(10)) and is_large(request_of(LARGE_BYTES))
+    assert (await off_loop_if_large(request_of(10), where))[0] == threading.current_thread().name
+    assert (await off_loop_if_large(request_of(LARGE_BYTES), where))[0].startswith("gateway-heavy")
+
+
+async def test_a_large_body_is_decoded_off_the_loop_to_the_same_request() -> None:
+    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": "x"} for i in range(20_000)]
+    body = msgspec.json.encode({"model": "gpt-4o", "messages": turns})
+    assert len(body) >= LARGE_BYTES
+    seen: list[str] = []
+
+    def decode(data: bytes) -> ChatRequest:
+        seen.append(threading.current_thread().name)
+        return to_ir(data)
+
+    ir = await decode_body(decode, body)
+    assert seen[0].startswith("gateway-heavy")
+    assert ir == to_ir(body)
+    small = msgspec.json.encode({"model": "gpt-4o", "messages": turns[:2]})
+    await decode_body(decode, small)
+    assert seen[1] == threading.current_thread().name
+
+
+async def test_the_loop_keeps_running_while_a_large_body_is_decoded() -> None:
+    turns = [{"role": "user", "content": "x"}] * 200_000
+    body = msgspec.json.encode({"model": "gpt-4o", "messages": turns})
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    await decode_body(to_ir, body)
+    ticker.cancel()
+    assert ticks >= 3
