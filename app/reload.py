@@ -7,8 +7,8 @@ request at once, while requests and streams in flight finish on the old one, who
 shutdown (closing its upstream pools) runs when the last of them ends. An invalid config is
 refused with a logged error and the current generation keeps serving.
 
-Settings of the listening socket (host, port, workers) cannot change without a restart; a
-reload that changes them logs a warning.
+Settings of the listening socket (host, port, workers) and the connection limits cannot change
+without a restart; a reload that changes them logs a warning.
 """
 
 from __future__ import annotations
@@ -189,8 +189,15 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
+# ``server`` settings read once at start-up (the listening socket, the connection limits).
+_RESTART_ONLY = (
+    "host", "port", "workers", "access_log",
+    "max_header_bytes", "max_header_fields", "header_timeout_seconds", "max_client_connections",
+)  # fmt: skip
+
+
 def _warn_restart_only(old: LoadedConfig, new: LoadedConfig) -> None:
     before, after = old.config.server, new.config.server
-    changed = [k for k in ("host", "port", "workers", "access_log") if getattr(before, k) != getattr(after, k)]
+    changed = [k for k in _RESTART_ONLY if getattr(before, k) != getattr(after, k)]
     if changed:
         log.warning("config.restart_needed", settings=[f"server.{k}" for k in changed])

@@ -134,6 +134,45 @@ def start_gateway(procs: Procs, name: str, root: Path, sink: int, work: Path) ->
     return port
 
 
+def run(procs: Procs, work: Path, revisions: list[tuple[str, Path]], rounds: int = 2) -> list[dict[str, Any]]:
+    """Every case through this checkout's gateway and each of ``revisions``' (label, checkout),
+    interleaved, ``rounds`` times; one record per request."""
+    sink = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    sink_proc = procs.start("sink", [sys.executable, "-m", "bench.sink_upstream", "--port", str(sink)],
+                            core=LOAD_CORE, log=work / "sink.log", env=env, cwd=ROOT)  # fmt: skip
+    wait_port(sink, sink_proc)
+    gateways = [("HEAD", start_gateway(procs, "large-head", ROOT, sink, work))]
+    gateways += [(label, start_gateway(procs, f"large-{label}", root, sink, work)) for label, root in revisions]
+    records: list[dict[str, Any]] = []
+    for case in cases():
+        for round_ in range(rounds):
+            for label, port in gateways:
+                result = {"scenario": f"large: {case.name}", "target": "large", "gateway": label, "round": round_,
+                          **measure(port, case)}  # fmt: skip
+                print(_line(result), flush=True)
+                records.append(result)
+    return records
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """Medians per case and gateway."""
+    rows = [r for r in records if r.get("target") == "large"]
+    if not rows:
+        return ""
+    head = ["large request", "gateway", "request s", "healthz at rest p50 ms", "healthz during p50/p99/max ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    keys = list(dict.fromkeys((r["scenario"], r["gateway"]) for r in rows))
+    for scenario, gateway in keys:
+        group = [r for r in rows if r["scenario"] == scenario and r["gateway"] == gateway]
+        med = lambda key: statistics.median(r[key] for r in group)  # noqa: E731
+        lines.append(
+            f"| {scenario.removeprefix('large: ')} | {gateway} | {med('request_s'):.2f} | {med('healthz_rest_p50_ms'):.1f} | "
+            f"{med('healthz_p50_ms'):.1f}/{med('healthz_p99_ms'):.0f}/{med('healthz_max_ms'):.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.large", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -147,25 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     work = ROOT / "bench" / ".work"
     work.mkdir(parents=True, exist_ok=True)
     procs = Procs()
-    records: list[dict[str, Any]] = []
     try:
-        sink = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        sink_proc = procs.start("sink", [sys.executable, "-m", "bench.sink_upstream", "--port", str(sink)],
-                                core=LOAD_CORE, log=work / "sink.log", env=env, cwd=ROOT)  # fmt: skip
-        wait_port(sink, sink_proc)
-        gateways = [("HEAD", start_gateway(procs, "large-head", ROOT, sink, work))]
-        gateways += [(rev, start_gateway(procs, f"large-{rev}", worktree(rev), sink, work)) for rev in args.compare]
-        for case in cases():
-            for round_ in range(args.rounds):
-                for label, port in gateways:
-                    result = {"scenario": f"large: {case.name}", "gateway": label, "round": round_, **measure(port, case)}
-                    print(_line(result), flush=True)
-                    records.append(result)
+        records = run(procs, work, [(rev, worktree(rev)) for rev in args.compare], args.rounds)
     finally:
         procs.stop_all()
     meta = {"date": report.today(), "run": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": report.commit()}
     path = report.write_jsonl(records, meta)
+    print("\n" + table(records) + "\n")
     print(f"bench.large: {len(records)} results appended to {path.relative_to(ROOT)}")
     return 0
 
