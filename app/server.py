@@ -11,7 +11,9 @@ are unchanged; a close (uvicorn closes after ``Connection: close`` responses) se
 pending first.
 
 Limits (``ConnectionLimits``, from ``server.*``): a request head larger than
-``max_header_bytes`` or with more than ``max_header_fields`` fields is answered 431; a request
+``max_header_bytes`` (as parsed, once the reads it came in add up to more) or with more than
+``max_header_fields`` fields is answered 431; one still incomplete is refused as soon as the
+reads since it began pass the limit (so at most one read more is held); a request
 head not complete ``header_timeout`` seconds after the connection opened (or after its first
 byte, on a kept-alive connection) is answered 408, or closed without a word when nothing of it
 came. Bytes are counted per read, fields per parsed field, and one timer per connection
@@ -36,8 +38,9 @@ from app.connections import ConnectionLimits, Registry, open_files_budget, refus
 from infrastructure.config.schema import ServerConfig
 
 _OVERLOADED = refusal(
-    503, "The gateway has too many open connections; retry shortly.", "overloaded_error", b"retry-after: 1\r\n"
-)
+    503, "The gateway has too many open connections; retry shortly.", "overloaded_error",
+    b"retry-after: 1\r\n",
+)  # fmt: skip
 
 
 class _CoalescingTransport:
@@ -98,7 +101,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         self.registry = Registry.of(self.server_state, self.loop)
         self._head_deadline: float | None = None  # set while a request head is awaited
         self._head_started = False  # some of that head has come
-        self._head_bytes = 0  # bytes read while it was awaited
+        self._head_bytes = 0  # bytes read since it began (all of the read it began in)
+        self._head_slack = 0  # of which read before it began, at most: the read it began in
+        self._read = 0  # bytes of the read being parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None  # (status, message, event) a callback set
         self._linger_timer: asyncio.TimerHandle | None = None
@@ -148,8 +153,10 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self._drop(data)
             return
         self._unset_keepalive_if_required()
-        if self._head_deadline is not None:
-            self._head_bytes += len(data)
+        self._read = read = len(data)
+        counting = self._head_deadline is not None
+        if counting:
+            self._head_bytes += read
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -165,8 +172,11 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self.logger.warning(msg)
             self.send_400_response(msg)
             return
-        if self._head_deadline is not None and self._head_bytes > self.limits.max_header_bytes:
-            self._refuse_large_head()
+        if self._head_deadline is not None:  # a head is awaited still, or began in this read
+            if not counting:
+                self._head_bytes = self._head_slack = read
+            if self._head_bytes - self._head_slack > self.limits.max_header_bytes:
+                self._refuse_large_head()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -184,11 +194,12 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if self._head_bytes > self.limits.max_header_bytes and self._head_size() > self.limits.max_header_bytes:
+        limit = self.limits.max_header_bytes
+        if (self._head_bytes > limit or self._read > limit) and self._head_size() > limit:
             self._refuse_large_head(raise_=True)
         self._head_deadline = None
         self._head_started = False
-        self._head_bytes = 0
+        self._head_bytes = self._head_slack = 0
         self.registry.waiting.pop(self, None)
         super().on_headers_complete()
 
@@ -220,15 +231,23 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             return
         seconds = self.limits.header_timeout
         if self._head_started:
-            self._refuse(408, f"The request head did not arrive within {seconds:g} seconds.", "server.request_head_timeout")
+            message = f"The request head did not arrive within {seconds:g} seconds."
+            self._refuse(408, message, "server.request_head_timeout")
             return
         self.registry.note("server.request_head_timeout", reason="nothing was sent", header_timeout_seconds=seconds)
         self.transport.close()
 
     # --- refusing ----------------------------------------------------------------------------
     def _refuse(self, status: int, message: str, event: str) -> None:
+        """Answer ``status`` and stop serving the connection. Behind a pipelined request whose
+        response is still under way, nothing can be answered: that response is the last."""
         self.registry.note(event, status=status, reason=message)
-        self.transport.write(refusal(status, message, "invalid_request_error" if status != 503 else "overloaded_error"))
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False  # uvicorn closes the connection after it
+            self._head_deadline = None
+            self._dropped = 0
+            return
+        self.transport.write(refusal(status, message, "invalid_request_error"))
         self._linger()
 
     def _linger(self) -> None:

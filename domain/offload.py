@@ -47,7 +47,7 @@ def is_large_body(size: int) -> bool:
 def is_large(request: ChatRequest) -> bool:
     """Whether the client's body (as the frontdoor kept it) is ``LARGE_BYTES`` or more."""
     native = request.native
-    return native is not UNSET and is_large_body(sum(len(raw) for raw in native.fields.values()))
+    return native is not UNSET and sum(map(len, native.fields.values())) >= LARGE_BYTES
 
 
 async def off_loop(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -58,13 +58,6 @@ async def off_loop(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-heavy")
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(_pool, context.run, _paused, work, args, kwargs)
-
-
-async def off_loop_if_large(request: ChatRequest, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``work(*args, **kwargs)`` in place for a usual request, ``off_loop`` for a large one."""
-    if is_large(request):
-        return await off_loop(work, *args, **kwargs)
-    return work(*args, **kwargs)
 
 
 def _paused(work: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:

@@ -212,6 +212,21 @@ def test_heads_at_the_limits_are_served(gateway: GatewayProcess) -> None:
     assert ask(b"x-big: " + b"b" * 66_000 + b"\r\n") == 431
 
 
+def test_on_a_kept_alive_connection_the_next_head_has_the_same_limits(gateway: GatewayProcess) -> None:
+    with connect(gateway) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n")
+        assert b'{"status":"ok"}' in sock.recv(65536)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\nx-big: " + b"b" * 100_000 + b"\r\n\r\n")
+        assert response(read_all(sock))[0] == 431
+    with connect(gateway) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n")
+        assert b'{"status":"ok"}' in sock.recv(65536)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # then nothing
+        started = time.monotonic()
+        assert response(read_all(sock))[0] == 408
+        assert time.monotonic() - started < HEADER_TIMEOUT + 1.5
+
+
 # --- connections that send nothing -----------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from adapters.outbound.openai.response import parse_response
 from adapters.outbound.openai.stream import parse_upstream
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
-from domain.offload import off_loop, off_loop_if_large
+from domain.offload import is_large, off_loop
 from domain.tokens import estimate_tokens
 
 
@@ -48,7 +48,8 @@ class OpenAIProvider:
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
         self._check_key()
-        body = await off_loop_if_large(request, build_body, request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         answer = await self._http.post(self._url, self._headers, body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
@@ -66,7 +67,8 @@ class OpenAIProvider:
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
-        body = await off_loop_if_large(request, build_body, request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         async with self._http.stream(self._url, self._stream_headers, body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)

@@ -15,7 +15,7 @@ from adapters.inbound.context import decode_body
 from adapters.inbound.openai.decode import to_ir
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, NativeRequest, TextBlock
-from domain.offload import LARGE_BYTES, SWITCH_INTERVAL, is_large, off_loop, off_loop_if_large
+from domain.offload import LARGE_BYTES, SWITCH_INTERVAL, is_large, off_loop
 
 
 def request_of(size: int) -> ChatRequest:
@@ -52,10 +52,9 @@ async def test_off_loop_keeps_the_log_bindings_and_raises_what_the_work_raises()
         await off_loop(refuse)
 
 
-async def test_only_a_large_request_leaves_the_loop() -> None:
-    assert not is_large(request_of(10)) and is_large(request_of(LARGE_BYTES))
-    assert (await off_loop_if_large(request_of(10), where))[0] == threading.current_thread().name
-    assert (await off_loop_if_large(request_of(LARGE_BYTES), where))[0].startswith("gateway-heavy")
+def test_a_request_is_large_from_the_size_of_the_body_it_came_in() -> None:
+    assert not is_large(request_of(10))
+    assert is_large(request_of(LARGE_BYTES))
 
 
 async def test_a_large_body_is_decoded_off_the_loop_to_the_same_request() -> None:
