@@ -8,15 +8,13 @@ would have done: read a bounded body, answer bytes, find the request's exchange 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.exceptions import MethodNotAllowedException
 
 from domain.errors import ErrorKind, GatewayError
 from domain.exchange import Exchange
-from domain.ir import ChatRequest
-from domain.offload import is_large_body, off_loop
 
 EXCHANGE_KEY = "exchange"
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -61,14 +59,6 @@ async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes
             chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def decode_body(decode: Callable[..., ChatRequest], body: bytes, *args: Any) -> ChatRequest:
-    """``decode(body, *args)``: in place for a usual body, off the event loop for a large one
-    (see ``domain.offload``)."""
-    if not is_large_body(len(body)):
-        return decode(body, *args)
-    return await off_loop(decode, body, *args)
 
 
 def header_values(scope: Mapping[str, Any], names: frozenset[bytes]) -> dict[str, str]:

@@ -11,11 +11,10 @@ import msgspec
 import pytest
 import structlog
 
-from adapters.inbound.context import decode_body
 from adapters.inbound.openai.decode import to_ir
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, NativeRequest, TextBlock
-from domain.offload import LARGE_BYTES, SWITCH_INTERVAL, is_large, off_loop
+from domain.offload import LARGE_BYTES, SWITCH_INTERVAL, is_large, is_large_body, off_loop
 
 
 def request_of(size: int) -> ChatRequest:
@@ -53,29 +52,11 @@ async def test_off_loop_keeps_the_log_bindings_and_raises_what_the_work_raises()
 
 
 def test_a_request_is_large_from_the_size_of_the_body_it_came_in() -> None:
-    assert not is_large(request_of(10))
-    assert is_large(request_of(LARGE_BYTES))
+    assert not is_large(request_of(10)) and not is_large_body(LARGE_BYTES - 1)
+    assert is_large(request_of(LARGE_BYTES)) and is_large_body(LARGE_BYTES)
 
 
-async def test_a_large_body_is_decoded_off_the_loop_to_the_same_request() -> None:
-    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": "x"} for i in range(20_000)]
-    body = msgspec.json.encode({"model": "gpt-4o", "messages": turns})
-    assert len(body) >= LARGE_BYTES
-    seen: list[str] = []
-
-    def decode(data: bytes) -> ChatRequest:
-        seen.append(threading.current_thread().name)
-        return to_ir(data)
-
-    ir = await decode_body(decode, body)
-    assert seen[0].startswith("gateway-heavy")
-    assert ir == to_ir(body)
-    small = msgspec.json.encode({"model": "gpt-4o", "messages": turns[:2]})
-    await decode_body(decode, small)
-    assert seen[1] == threading.current_thread().name
-
-
-async def test_the_loop_keeps_running_while_a_large_body_is_decoded() -> None:
+async def test_the_loop_keeps_running_while_a_large_body_is_decoded_off_it() -> None:
     turns = [{"role": "user", "content": "x"}] * 200_000
     body = msgspec.json.encode({"model": "gpt-4o", "messages": turns})
     ticks = 0
@@ -87,6 +68,6 @@ async def test_the_loop_keeps_running_while_a_large_body_is_decoded() -> None:
             ticks += 1
 
     ticker = asyncio.create_task(tick())
-    await decode_body(to_ir, body)
+    await off_loop(to_ir, body)
     ticker.cancel()
     assert ticks >= 3
