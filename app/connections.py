@@ -30,6 +30,7 @@ class ConnectionLimits:
     max_header_bytes: int = 64 * 1024  # request line and header fields
     max_header_fields: int = 100
     header_timeout: float = 10.0  # seconds to send a complete request head
+    body_timeout: float = 60.0  # seconds a request body may send nothing
     max_connections: int = 4096  # open client connections per worker
     linger: float = 1.0  # seconds a refused connection is read (and dropped) before it closes
     linger_bytes: int = 1024 * 1024  # or this much of it

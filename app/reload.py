@@ -192,7 +192,8 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 # ``server`` settings read once at start-up (the listening socket, the connection limits).
 _RESTART_ONLY = (
     "host", "port", "workers", "access_log",
-    "max_header_bytes", "max_header_fields", "header_timeout_seconds", "max_client_connections",
+    "max_header_bytes", "max_header_fields", "header_timeout_seconds", "body_timeout_seconds",
+    "max_client_connections",
 )  # fmt: skip
 
 

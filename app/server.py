@@ -16,9 +16,11 @@ Limits (``ConnectionLimits``, from ``server.*``): a request head larger than
 reads since it began pass the limit (so at most one read more is held); a request
 head not complete ``header_timeout`` seconds after the connection opened (or after its first
 byte, on a kept-alive connection) is answered 408, or closed without a word when nothing of it
-came. Bytes are counted per read, fields per parsed field, and one timer per connection
-watches the deadline (re-armed only when it fires early), so a well-behaved request pays a few
-attribute updates. At ``max_connections`` open connections, a new one makes the server close
+came; a request body of which nothing arrives for ``body_timeout`` seconds (while the server is
+ready to read it) closes the connection, and the app reads a disconnect. Bytes are counted per
+read, fields per parsed field, and one timer per connection watches whichever deadline is set
+(re-armed only when it fires early; body reads only raise a flag), so a well-behaved request
+pays a few attribute updates. At ``max_connections`` open connections, a new one makes the server close
 the connection that has waited longest for a request head; when every connection has a request
 in progress, the new one is answered 503 at once. Every refused connection is then read for up
 to ``linger`` seconds (what it sends is dropped) before it closes, so its client reads the
@@ -98,13 +100,16 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     def __init__(self, *args: Any, limits: ConnectionLimits = ConnectionLimits(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self._max_head, self._max_fields = limits.max_header_bytes, limits.max_header_fields
         self.registry = Registry.of(self.server_state, self.loop)
         self._head_deadline: float | None = None  # set while a request head is awaited
         self._head_started = False  # some of that head has come
         self._head_bytes = 0  # bytes read since it began (all of the read it began in)
         self._head_slack = 0  # of which read before it began, at most: the read it began in
         self._read = 0  # bytes of the read being parsed
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._body_deadline: float | None = None  # set while a request body is still coming
+        self._body_read = False  # some of it came since the deadline was set
+        self._timer: asyncio.TimerHandle | None = None  # for whichever deadline is set
         self._refusal: tuple[int, str, str] | None = None  # (status, message, event) a callback set
         self._linger_timer: asyncio.TimerHandle | None = None
         self._dropped = -1  # bytes dropped while lingering; -1: not lingering
@@ -134,8 +139,8 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.registry.waiting.pop(self, None)
-        if self._head_timer is not None:
-            self._head_timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
             self.registry.lingering -= 1
@@ -175,8 +180,18 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         if self._head_deadline is not None:  # a head is awaited still, or began in this read
             if not counting:
                 self._head_bytes = self._head_slack = read
-            if self._head_bytes - self._head_slack > self.limits.max_header_bytes:
+            if self._head_bytes - self._head_slack > self._max_head:
                 self._refuse_large_head()
+            return
+        cycle = self.cycle
+        if cycle is not None and cycle.more_body and not cycle.response_complete:  # its body goes on
+            if self._body_deadline is None:
+                self._body_deadline = self.loop.time() + self.limits.body_timeout
+                self._arm(self._body_deadline)
+            else:
+                self._body_read = True
+        elif self._body_deadline is not None:
+            self._body_deadline = None
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -185,16 +200,20 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self._await_head()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(self.headers) >= self.limits.max_header_fields:
+        headers = self.headers
+        if len(headers) >= self._max_fields:
             self._refusal = (
-                431, f"The request has more than {self.limits.max_header_fields} header fields.",
-                "server.request_head_refused",
+                431, f"The request has more than {self._max_fields} header fields.", "server.request_head_refused"
             )  # fmt: skip
             raise _Refused
-        super().on_header(name, value)
+        # uvicorn's on_header, inline: this runs for every field of every request
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        limit = self.limits.max_header_bytes
+        limit = self._max_head
         if (self._head_bytes > limit or self._read > limit) and self._head_size() > limit:
             self._refuse_large_head(raise_=True)
         self._head_deadline = None
@@ -218,17 +237,36 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
 
     def _await_head(self) -> None:
         self._head_deadline = self.loop.time() + self.limits.header_timeout
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_at(self._head_deadline, self._head_time_up)
+        self._arm(self._head_deadline)
+
+    def _arm(self, deadline: float) -> None:
+        """One timer per connection: set when none is, it re-arms itself while a deadline is."""
+        if self._timer is None:
+            self._timer = self.loop.call_at(deadline, self._time_up)
+
+    def _time_up(self) -> None:
+        self._timer = None
+        if self._dropped >= 0 or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self._head_deadline is not None:
+            if now < self._head_deadline:  # moved on since the timer was set
+                self._arm(self._head_deadline)
+            else:
+                self._head_time_up()
+            return
+        if self._body_deadline is None:
+            return
+        if self._body_read or self.flow.read_paused:  # it moved, or waits for the app to read
+            self._body_read = False
+            self._body_deadline = now + self.limits.body_timeout
+        if now < self._body_deadline:
+            self._arm(self._body_deadline)
+            return
+        self.registry.note("server.request_body_timeout", body_timeout_seconds=self.limits.body_timeout)
+        self.transport.close()  # the app reads a disconnect
 
     def _head_time_up(self) -> None:
-        self._head_timer = None
-        deadline = self._head_deadline
-        if deadline is None or self._dropped >= 0 or self.transport.is_closing():
-            return
-        if self.loop.time() < deadline:  # moved on since the timer was set
-            self._head_timer = self.loop.call_at(deadline, self._head_time_up)
-            return
         seconds = self.limits.header_timeout
         if self._head_started:
             message = f"The request head did not arrive within {seconds:g} seconds."
@@ -253,7 +291,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     def _linger(self) -> None:
         """Stop serving; drop what comes for ``limits.linger`` seconds, then close."""
         self.registry.waiting.pop(self, None)
-        self._head_deadline = None
+        self._head_deadline = self._body_deadline = None
         if self.registry.lingering >= self.limits.max_connections:  # never as many as served
             self.transport.close()
             return
@@ -275,6 +313,7 @@ def gateway_protocol(server: ServerConfig) -> Any:
         max_header_bytes=server.max_header_bytes,
         max_header_fields=server.max_header_fields,
         header_timeout=server.header_timeout_seconds,
+        body_timeout=server.body_timeout_seconds,
         max_connections=open_files_budget(server.max_client_connections),
     )
     return functools.partial(GatewayHttpProtocol, limits=limits)

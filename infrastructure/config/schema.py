@@ -33,6 +33,7 @@ class ServerConfig(_Strict):
     max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024  # request line + headers: else 431
     max_header_fields: Annotated[int, msgspec.Meta(ge=1)] = 100  # else 431
     header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # to send a whole request head
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # a request body sending nothing
     max_client_connections: Annotated[int, msgspec.Meta(ge=1)] = 4096  # per worker; beyond: 503
 
 

@@ -2,9 +2,9 @@
 answer in bounded time, the worker's peak memory stays within ``RSS_BOUND`` of what it was
 before, and the worker answers ``/healthz`` while each attack goes on.
 
-The gateway runs with the default limits except ``header_timeout_seconds`` (shortened, so
-the silent-connection tests take a second, not ten); the connection cap has a gateway of its
-own with a small ``max_client_connections``.
+The gateway runs with the default limits except ``header_timeout_seconds`` and
+``body_timeout_seconds`` (shortened, so the silent-connection tests take a second, not ten or
+sixty); the connection cap has a gateway of its own with a small ``max_client_connections``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.e2e.launcher import GatewayProcess, launch
 from tests.fakes.upstream import FakeUpstream
 
 HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 1.0
 RSS_BOUND = 8 * 1024  # kB the worker's peak RSS may grow during one attack (measured: under 1 MB)
 HEALTHZ_WITHIN = 1.0  # seconds
 
@@ -62,7 +63,7 @@ def fake() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="module")
 def gateway(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    config = hostile_config(fake.url, header_timeout_seconds=HEADER_TIMEOUT)
+    config = hostile_config(fake.url, header_timeout_seconds=HEADER_TIMEOUT, body_timeout_seconds=BODY_TIMEOUT)
     with launch(config, tmp_path_factory.mktemp("hostile")) as process:
         with httpx.Client(base_url=process.url) as client:  # warm up: first requests allocate
             for path, body in BODIES.items():
@@ -117,6 +118,13 @@ def response(raw: bytes) -> tuple[int, dict[str, str], Any]:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    if headers.get("transfer-encoding") == "chunked":
+        chunks, rest = [], body
+        while rest:
+            size, _, rest = rest.partition(b"\r\n")
+            chunks.append(rest[: int(size, 16)])
+            rest = rest[int(size, 16) + 2 :]
+        body = b"".join(chunks)
     return int(lines[0].split()[1]), headers, msgspec.json.decode(body) if body else None
 
 
@@ -227,7 +235,31 @@ def test_on_a_kept_alive_connection_the_next_head_has_the_same_limits(gateway: G
         assert time.monotonic() - started < HEADER_TIMEOUT + 1.5
 
 
-# --- connections that send nothing -----------------------------------------------------------
+# --- connections that send nothing, or stop ---------------------------------------------------
+
+
+def test_a_body_that_stops_coming_closes_the_connection_after_the_body_timeout(gateway: GatewayProcess) -> None:
+    def attack() -> tuple[bytes, float]:
+        with connect(gateway) as sock:
+            sock.sendall(post(CHAT, b'{"model":"gpt-4o","messages":[' + b" " * 200)[:-150])  # then nothing
+            started = time.monotonic()
+            return read_all(sock), time.monotonic() - started
+
+    answer, after = during(gateway, attack)
+    assert answer == b""
+    assert BODY_TIMEOUT - 0.2 < after < BODY_TIMEOUT * 2 + 1.0
+    gateway.wait_log(lambda r: r.get("event") == "server.request_body_timeout")
+
+
+def test_a_slow_body_that_keeps_coming_is_served(gateway: GatewayProcess, upstream: FakeUpstream) -> None:
+    body = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
+    with connect(gateway) as sock:
+        head, _, _ = post(CHAT, body).partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\n\r\n")
+        for start in range(0, len(body), len(body) // 5 + 1):  # a piece every 0.6 s: slower than
+            time.sleep(BODY_TIMEOUT * 0.6)  # the timeout in all, never silent for as long
+            sock.sendall(body[start : start + len(body) // 5 + 1])
+        assert response(read_all(sock))[0] == 200
 
 
 def test_silent_connections_are_closed_after_the_header_timeout(gateway: GatewayProcess) -> None:
