@@ -85,7 +85,7 @@ def serve(loaded: LoadedConfig) -> None:
 
     import uvicorn
 
-    from app.server import CoalescingHttpToolsProtocol
+    from app.server import gateway_protocol
     from infrastructure.logging import configure_logging
 
     server = loaded.config.server
@@ -100,7 +100,7 @@ def serve(loaded: LoadedConfig) -> None:
         port=server.port,
         workers=server.workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http=CoalescingHttpToolsProtocol,  # httptools, one send() per loop pass and connection
+        http=gateway_protocol(server),  # httptools, one send() per loop pass, client limits
         lifespan="on",
         access_log=False,
         log_config=None,

@@ -11,6 +11,7 @@ import structlog
 from litestar import Litestar, Router
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from adapters.inbound import FRONTDOORS
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
@@ -58,7 +59,12 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
         lifespan=[lifespan],
         exception_handlers={NotFoundException: not_routed, MethodNotAllowedException: not_routed},
         request_max_body_size=config.server.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="poly-llm-gateway", version="0.1.0", path="/schema"),
+        # The OpenAPI document only, at /schema and /schema/openapi.json: Litestar's UIs load their
+        # scripts from a public CDN.
+        openapi_config=OpenAPIConfig(
+            title="poly-llm-gateway", version="0.1.0", path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),  # fmt: skip
         logging_config=None,
         debug=False,
     )

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import string
 from random import getrandbits
 from time import perf_counter
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 
@@ -43,6 +45,16 @@ _REQUEST_ID = b"x-request-id"
 _ANTHROPIC_REQUEST_ID = b"request-id"  # what the Anthropic SDK reads into ``_request_id``
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection first"
 WATCH_AFTER = 0.05  # seconds
+_HEADER_SAFE = "".join(c for c in string.punctuation if c != "%") + " "
+
+
+def header_text(text: str) -> bytes:
+    """``text`` as a response header value: printable ASCII as it is, anything else (non-ASCII
+    letters, and control characters should one ever get this far) percent-encoded as UTF-8, so
+    no value can break the response head."""
+    if text.isascii() and text.isprintable():
+        return text.encode()
+    return quote(text, safe=_HEADER_SAFE).encode()
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -127,8 +139,8 @@ class AccessLogMiddleware:
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
                 if exchange.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
                     headers += (
-                        (b"x-gateway-provider", exchange.provider.encode()),
-                        (b"x-gateway-model", (exchange.upstream_model or "").encode()),
+                        (b"x-gateway-provider", header_text(exchange.provider)),
+                        (b"x-gateway-model", header_text(exchange.upstream_model or "")),
                         (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
                     )
                 message["headers"] = headers

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report
+from bench import large, report
 from bench.procs import Procs, install_signal_handlers
 from bench.runner import LOAD_CORE, Bench, Options
 from bench.scenarios import all_scenarios
@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
+    p.add_argument("--large", action=argparse.BooleanOptionalAction, default=None,
+                   help="also /healthz latency during 31 MB requests (bench/large.py; default: only in a full run)")
     p.add_argument("--max-minutes", type=float, default=15.0, help="hard stop for the whole run")
     return p.parse_args(argv)
 
@@ -161,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         if options.litellm:
             print("bench: LiteLLM proxy", flush=True)
             bench.litellm()
+        if args.large if args.large is not None else full:
+            print("bench: /healthz during large requests", flush=True)
+            bench.records += large.run(procs, bench.work, baselines)
     except KeyboardInterrupt:
         print("bench: interrupted; stopping everything", file=sys.stderr)
         return 130

@@ -93,7 +93,7 @@ def _mark(ok: bool) -> str:
 
 
 def load_table(records: list[dict[str, Any]], concurrency: list[int]) -> str:
-    rows = [r for r in records if r["scenario"] != "open-streams"]
+    rows = [r for r in records if r["scenario"] != "open-streams" and r["target"] != "large"]
     if not rows:
         return ""
     keys: list[tuple[str, str]] = []
@@ -207,6 +207,11 @@ def markdown(records: list[dict[str, Any]], meta: dict[str, Any], concurrency: l
     streams = streams_table(records)
     if streams:
         parts += [streams, ""]
+    from bench.large import table as large_table  # import here: bench.large imports this module
+
+    large = large_table(records)
+    if large:
+        parts += [large, ""]
     return "\n".join(parts)
 
 

@@ -112,8 +112,32 @@ def _route(destination: Destination, model: str, *, alias: str | None, rule: str
     return Route(targets=targets, fallbacks=fallbacks, alias=alias, rule=rule)
 
 
+MAX_MODEL_NAME = 256  # characters
+
+
+def check_model_name(model: str) -> None:
+    """Refuse a model name that is empty, longer than ``MAX_MODEL_NAME`` characters, or holds a
+    control or other non-printable character (CR, LF, NUL, bidi overrides, ...): such a name
+    could never be a real model, and it must not reach an upstream, a header or a log."""
+    if model and len(model) <= MAX_MODEL_NAME and model.isprintable():
+        return
+    if not model:
+        reason = "it is empty"
+    elif len(model) > MAX_MODEL_NAME:
+        reason = f"it is {len(model)} characters long"
+    else:
+        reason = "it contains a control or other non-printable character"
+    raise GatewayError(
+        ErrorKind.INVALID_REQUEST,
+        f"Invalid value for 'model': {reason}. A model name is 1 to {MAX_MODEL_NAME} printable characters.",
+        param="model",
+    )
+
+
 def resolve(table: RoutingTable, model: str) -> Route:
-    """Where ``model`` goes; raises ``GatewayError(NOT_FOUND)`` when nothing matches."""
+    """Where ``model`` goes; raises ``GatewayError(INVALID_REQUEST)`` for a name no model can
+    have (``check_model_name``) and ``GatewayError(NOT_FOUND)`` when nothing matches."""
+    check_model_name(model)
     rewrite = table.exact.get(model)
     if rewrite is None:
         for prefix, candidate in table.prefixes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -53,6 +54,7 @@ PER_PROPERTY = 3
 TOOLS_OVERHEAD = 12  # the functions namespace around all definitions
 IMAGE_TOKENS = 765
 IMAGE_TOKENS_LOW = 85
+TEXT_CHUNK = 1 << 16  # characters pre-tokenized in one call
 
 _schema_decoder = msgspec.json.Decoder()
 
@@ -62,7 +64,26 @@ def estimate_text_tokens(text: str) -> int:
     if not text:
         return 0
     # Pieces repeat a lot (" the", "(", "\n    "): price each distinct piece once.
-    return sum(_piece_tokens(piece) * count for piece, count in Counter(_PIECES.findall(text)).items())
+    if len(text) <= TEXT_CHUNK:
+        counts = Counter(_PIECES.findall(text))
+    else:  # a long text a chunk at a time: bounded memory, and no call holds the GIL for long
+        counts = Counter()
+        for chunk in _chunks(text):
+            counts.update(_PIECES.findall(chunk))
+    return sum(_piece_tokens(piece) * count for piece, count in counts.items())
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """``text`` in pieces of at most ``TEXT_CHUNK`` characters, cut before a space where there
+    is one in the second half (pieces start with their space, so few are cut in two)."""
+    start = 0
+    while len(text) - start > TEXT_CHUNK:
+        end = start + TEXT_CHUNK
+        cut = text.rfind(" ", start + TEXT_CHUNK // 2, end)
+        cut = end if cut <= start else cut
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
 
 
 def _piece_tokens(piece: str) -> int:

@@ -6,7 +6,7 @@ real deployment needs: timeouts, extra headers, the outbound HTTP client, body l
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -35,6 +35,12 @@ class ServerConfig(_Strict):
     shutdown_grace_seconds: float = 30.0
     # Poll the config file this often and reload it when it changes (0: only on SIGHUP).
     watch_config_seconds: float = 2.0
+    # What one client connection may send and hold (README, Limits).
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024  # request line + headers: else 431
+    max_header_fields: Annotated[int, msgspec.Meta(ge=1)] = 100  # else 431
+    header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # to send a whole request head
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # a request body sending nothing
+    max_client_connections: Annotated[int, msgspec.Meta(ge=1)] = 4096  # per worker; beyond: 503
 
 
 class TargetConfig(_Strict):

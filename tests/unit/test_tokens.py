@@ -142,3 +142,13 @@ def test_thinking_costs_nothing_and_tool_turns_cost_their_content() -> None:
 def test_longer_text_costs_proportionally_more() -> None:
     one = estimate_text_tokens(JARGON_USER)
     assert estimate_text_tokens(" ".join([JARGON_USER] * 10)) == pytest.approx(10 * one, rel=0.05)
+
+
+def test_a_long_text_is_estimated_a_chunk_at_a_time_like_in_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain import tokens
+
+    text = (JARGON_USER + "\n\n") * 2000
+    assert len(text) > tokens.TEXT_CHUNK
+    chunked = estimate_text_tokens(text)
+    monkeypatch.setattr(tokens, "TEXT_CHUNK", len(text))
+    assert chunked == pytest.approx(estimate_text_tokens(text), rel=0.001)

@@ -29,6 +29,7 @@ from adapters.inbound.context import exchange_in, header_values, read_body, requ
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError, invalid_request
+from domain.offload import is_large_body, off_loop
 
 # Client headers an Anthropic upstream must see unchanged (Claude Code's gateway contract).
 _PASSTHROUGH = frozenset((b"anthropic-version", b"anthropic-beta"))
@@ -94,7 +95,8 @@ def build_router(mount: Mount) -> Router:
         exchange = exchange_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
-        ir = to_ir(body, header_values(scope, _PASSTHROUGH))
+        args = (body, header_values(scope, _PASSTHROUGH))
+        ir = await off_loop(to_ir, *args) if is_large_body(len(body)) else to_ir(*args)
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)
@@ -108,7 +110,8 @@ def build_router(mount: Mount) -> Router:
         exchange = exchange_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
-        ir = count_tokens_to_ir(body, header_values(scope, _PASSTHROUGH))
+        decode, args = count_tokens_to_ir, (body, header_values(scope, _PASSTHROUGH))
+        ir = await off_loop(decode, *args) if is_large_body(len(body)) else decode(*args)
         count = await service.count_tokens(ir, exchange)
         await send_body(send, _encode({"input_tokens": count}))
 

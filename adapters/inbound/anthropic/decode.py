@@ -29,6 +29,7 @@ from typing import Any, TypeVar, assert_never
 import msgspec
 from msgspec import UNSET, Raw
 
+from adapters.inbound.json_body import check_body, decode_problem
 from adapters.protocols.anthropic import request as wire
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
@@ -85,12 +86,15 @@ class _NeedRaw(Exception):
 
 
 def _decode(body: bytes, headers: Mapping[str, str], required: tuple[str, ...]) -> ChatRequest:
+    check_body(body)
     try:
         fields = _FIELDS.decode(body)
     except msgspec.ValidationError:
         raise GatewayError(ErrorKind.INVALID_REQUEST, "The request body must be a JSON object.") from None
     except msgspec.DecodeError as exc:
-        raise GatewayError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
+        raise GatewayError(
+            ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {decode_problem(exc, body)}."
+        ) from None
     for name in required:
         if name not in fields:
             raise _required(name)

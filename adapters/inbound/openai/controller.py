@@ -23,6 +23,7 @@ from adapters.inbound.openai.errors import error_response
 from adapters.inbound.openai.stream import encode_stream
 from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError
+from domain.offload import is_large_body, off_loop
 
 _encode = msgspec.json.Encoder().encode
 JSON = "application/json"
@@ -54,7 +55,8 @@ def build_router(mount: Mount) -> Router:
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
         exchange = exchange_in(scope, mount.name, "openai")
         require_post(scope)
-        ir = to_ir(await read_body(scope, receive, mount.max_body_bytes))
+        body = await read_body(scope, receive, mount.max_body_bytes)
+        ir = await off_loop(to_ir, body) if is_large_body(len(body)) else to_ir(body)
         exchange.stream = ir.stream
         if ir.stream:
             events = await service.stream(ir, exchange)

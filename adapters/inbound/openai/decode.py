@@ -23,6 +23,7 @@ from typing import Any, TypeVar, assert_never
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from adapters.inbound.json_body import check_body, decode_problem
 from adapters.protocols.openai import request as wire
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
@@ -102,12 +103,13 @@ def _decode_item(decoder: msgspec.json.Decoder[Any], raw: msgspec.Raw, path: str
 
 def to_ir(body: bytes) -> ChatRequest:
     """Decode a client's body; raise ``INVALID_REQUEST`` naming the offending field."""
+    check_body(body)
     try:
         req = _request_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
     except msgspec.DecodeError as exc:
-        raise _invalid(f"We could not parse the JSON body of your request ({exc}).") from None
+        raise _invalid(f"We could not parse the JSON body of your request: {decode_problem(exc, body)}.") from None
     system, messages = _messages(req.messages)
     # Only the parameters present are passed on: a struct built from few keywords is cheaper.
     params: dict[str, Any] = {

@@ -23,6 +23,7 @@ from adapters.outbound.http import HttpClient
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
+from domain.offload import is_large, off_loop
 
 _decode_count = msgspec.json.Decoder(TokenCount).decode
 _VERSION = "anthropic-version"
@@ -71,7 +72,8 @@ class AnthropicProvider:
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         answer = await self._http.post(self._messages_url, self._headers_for(request), body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
@@ -87,7 +89,8 @@ class AnthropicProvider:
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         async with self._http.stream(self._messages_url, self._headers_for(request), body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
@@ -95,7 +98,8 @@ class AnthropicProvider:
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
         self._check_key()
-        body = build_count_tokens_body(request, model, self._settings)
+        build, args = build_count_tokens_body, (request, model, self._settings)
+        body = await off_loop(build, *args) if is_large(request) else build(*args)
         answer = await self._http.post(self._count_url, self._headers_for(request), body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)

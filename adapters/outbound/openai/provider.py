@@ -7,7 +7,6 @@ headers (which may override the defaults). No client header is ever forwarded.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -19,6 +18,7 @@ from adapters.outbound.openai.response import parse_response
 from adapters.outbound.openai.stream import parse_upstream
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
+from domain.offload import is_large, off_loop
 from domain.tokens import estimate_tokens
 
 
@@ -48,7 +48,8 @@ class OpenAIProvider:
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         answer = await self._http.post(self._url, self._headers, body)
         if answer.status >= 400:
             raise map_error(answer.status, answer.headers, answer.body, self.name)
@@ -66,13 +67,14 @@ class OpenAIProvider:
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
         self._check_key()
-        body = build_body(request, model, self._settings)
+        args = (request, model, self._settings)
+        body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         async with self._http.stream(self._url, self._stream_headers, body) as upstream:
             if upstream.status >= 400:
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
             yield upstream.lines()
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
-        """A local estimate (OpenAI has no counting endpoint; see ``domain.tokens``). It runs in
-        a thread: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
-        return await asyncio.to_thread(estimate_tokens, request)
+        """A local estimate (OpenAI has no counting endpoint; see ``domain.tokens``). It runs off
+        the event loop: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
+        return await off_loop(estimate_tokens, request)

@@ -170,3 +170,20 @@ def test_availability_is_per_deployment_not_per_provider() -> None:
 def test_a_target_listed_twice_is_tried_once() -> None:
     route = Route(targets=(Target(provider="a", model="m"),), fallbacks=(Target(provider="a", model="m"),))
     assert attempt_order(route, lambda t: True, random.Random(0))[0] == [Target(provider="a", model="m")]
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["", "gpt\r\nX-Injected: yes", "gpt\nx", "claude\x00x", "gpt\tx", "gpt\x7f", "gpt\u202eevil", "g" * 257],
+)
+def test_a_model_name_no_model_can_have_is_refused_before_routing(model: str) -> None:
+    with pytest.raises(GatewayError) as caught:
+        resolve(table(), model)
+    assert caught.value.kind is ErrorKind.INVALID_REQUEST
+    assert caught.value.param == "model"
+    assert "'model'" in caught.value.message
+
+
+@pytest.mark.parametrize("model", ["g" * 256, "modèle-ünïcode", "openai/gpt-4o mini"])
+def test_printable_model_names_up_to_256_characters_are_routed(model: str) -> None:
+    assert resolve(table(), model).primary.provider == "openai"
