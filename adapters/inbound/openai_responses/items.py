@@ -77,11 +77,7 @@ def add_items(items: Sequence[msgspec.Raw], path: str, out: Conversation) -> Non
     for i, raw in enumerate(items):
         where = f"{path}[{i}]"
         item: wire.InputItem = decode_at(_item, raw, where)
-        kind = (
-            item.type
-            if isinstance(item.type, str)
-            else ("message" if item.role is not UNSET else "item_reference")
-        )
+        kind = item.type if isinstance(item.type, str) else _untyped_kind(item)
         match kind:
             case "message":
                 _message(item, where, out)
@@ -112,6 +108,13 @@ def add_items(items: Sequence[msgspec.Raw], path: str, out: Conversation) -> Non
             case _:
                 role: Role = "user" if kind.endswith("_output") else "assistant"
                 out.add(role, OpaqueBlock(protocol=PROTOCOL, kind=kind, data=raw))
+
+
+def _untyped_kind(item: wire.InputItem) -> str:
+    """``{"id": ...}`` alone is an item reference; anything else without a type, a message."""
+    if item.role is UNSET and item.content is UNSET and isinstance(item.id, str):
+        return "item_reference"
+    return "message"
 
 
 def _call_id(item: wire.InputItem, where: str) -> str:
