@@ -81,6 +81,8 @@ def parse(body: bytes) -> ResponsesCall:
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise invalid_request(f"We could not parse the JSON body of your request ({exc}).") from None
+    except RecursionError:
+        raise invalid_request("The JSON body of your request is nested too deeply.") from None
     previous = req.previous_response_id if isinstance(req.previous_response_id, str) else None
     if isinstance(req.input, str):
         items = [msgspec.Raw(_encode(_user_message(req.input)))]

@@ -105,7 +105,10 @@ def _custom(name: str, tool: wire.ToolDef, path: str) -> Tool:
 def _strict_by_default(schema: msgspec.Raw | UnsetType) -> bool | UnsetType:
     if schema is UNSET:
         return UNSET
-    return True if strict_compatible(_schema.decode(schema)) else UNSET
+    try:
+        return True if strict_compatible(_schema.decode(schema)) else UNSET
+    except RecursionError:  # too deep to check: left to the target
+        return UNSET
 
 
 def strict_compatible(schema: Any) -> bool:

@@ -30,6 +30,12 @@ def test_malformed_json() -> None:
     assert error.message.startswith("We could not parse the JSON body of your request")
 
 
+def test_a_body_nested_too_deeply_is_a_client_error() -> None:
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    error = failure(b'{"model": "gpt-5", "input": "Hi", "metadata": ' + deep + b"}")
+    assert error.message == "The JSON body of your request is nested too deeply."
+
+
 def test_error_body_has_openais_shape() -> None:
     error = failure({"input": "Hi"})
     assert msgspec.json.decode(error_body(error)) == {

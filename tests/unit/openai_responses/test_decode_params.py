@@ -127,6 +127,18 @@ def test_strict_defaults_to_true_when_the_schema_allows_it(schema: dict[str, Any
     assert tool.strict is strict  # type: ignore[union-attr]
 
 
+def test_a_schema_too_deep_to_check_is_left_to_the_target() -> None:
+    level = b'{"type":"object","required":["a"],"additionalProperties":false,"properties":{"a":'
+    schema = level * 450 + b'{"type":"string"}' + b"}}" * 450
+    body = (
+        b'{"model":"gpt-5","input":"Hi","tools":[{"type":"function","name":"f","parameters":'
+        + schema
+        + b"}]}"
+    )
+    (tool,) = to_ir(parse(body)).tools or ()
+    assert tool.strict is UNSET  # type: ignore[union-attr]
+
+
 def test_explicit_strict_and_missing_parameters() -> None:
     tools = decode(tools=[_tool(parameters=STRICT_SCHEMA, strict=False), _tool(name="g")]).tools or []
     assert tools[0].strict is False  # type: ignore[union-attr]
