@@ -12,8 +12,10 @@ from that history and the turn's own input. Mapping choices:
 - ``reasoning.effort``: ``none`` -> reasoning disabled, any other -> ``Reasoning(effort)``
   (the providers map it to a thinking budget or ``reasoning_effort``).
 - ``tools``, ``tool_choice``, ``text.format``: see ``tools.py``; ``input`` items: ``items.py``.
-- Dropped, and named in one ``request.param_dropped`` line: tools and tool choices other than
-  functions, ``text.verbosity``, ``top_logprobs``, ``truncation: auto``.
+- Dropped, and named in one ``request.param_dropped`` line: tools other than function and
+  custom tools (and a tool choice naming one), ``text.verbosity``, ``top_logprobs``,
+  ``truncation: auto``. ``include``, ``prompt_cache_key``, ``service_tier``, ``max_tool_calls``
+  and ``reasoning.summary`` only shape the echo (summaries are always given).
 - Refused (400): ``conversation``, ``prompt`` and ``background``, which need OpenAI's servers.
 """
 
