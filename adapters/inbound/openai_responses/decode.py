@@ -14,8 +14,8 @@ from that history and the turn's own input. Mapping choices:
 - ``tools``, ``tool_choice``, ``text.format``: see ``tools.py``; ``input`` items: ``items.py``.
 - Dropped, and named in one ``request.param_dropped`` line: tools other than function and
   custom tools (and a tool choice naming one), ``text.verbosity``, ``top_logprobs``,
-  ``truncation: auto``. ``include``, ``prompt_cache_key``, ``service_tier``, ``max_tool_calls``
-  and ``reasoning.summary`` only shape the echo (summaries are always given).
+  ``truncation: auto``. Accepted and not mapped: ``include``, ``prompt_cache_key``,
+  ``service_tier``, ``max_tool_calls``, ``reasoning.summary`` (summaries are always given).
 - Refused (400): ``conversation``, ``prompt`` and ``background``, which need OpenAI's servers.
 """
 
