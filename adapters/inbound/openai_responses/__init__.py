@@ -1,0 +1,1 @@
+"""The OpenAI Responses API frontdoor codec: Responses wire <-> the canonical IR."""
