@@ -1,7 +1,7 @@
 """The gateway's own layers per request, in-process: the steadiest figure on a shared machine.
 
 The ASGI app (access-log layer, Litestar, frontdoor, service, provider, codecs) is driven
-directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no aiohttp. So
+directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no HTTP client library. So
 this is the CPU that routing, translation, resilience and logging add to every request, and it
 varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures this checkout or
 another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per

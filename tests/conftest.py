@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,14 @@ def sse_lines(name: str) -> list[bytes]:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def _keep_loopback_off_proxies() -> None:
+    """The suite's servers are on loopback: a developer's proxy variables must not reroute them
+    (the httpx client honours them)."""
+    current = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    os.environ["NO_PROXY"] = ",".join(filter(None, [current, "127.0.0.1", "localhost"]))
+    os.environ.pop("no_proxy", None)
+
+
+_keep_loopback_off_proxies()

@@ -21,8 +21,8 @@ class ServerConfig(_Strict):
     workers: int = 1
     # Largest request body accepted (base64 images make bodies large; Anthropic allows 32 MB).
     max_body_bytes: int = 32 * 1024 * 1024
-    # Outbound HTTP client library behind the provider port.
-    http_client: Literal["httptools", "aiohttp", "httpx"] = "httptools"
+    # Outbound HTTP client behind the provider port; httpx honours HTTPS_PROXY / NO_PROXY.
+    http_client: Literal["httptools", "httpx"] = "httptools"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     # Seconds in-flight requests get to finish after SIGTERM.

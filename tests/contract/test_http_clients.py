@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.outbound.http import HttpClient, Timeouts, create_http_client
+from adapters.outbound.http import ClientKind, HttpClient, Timeouts, create_http_client
 from domain.errors import ErrorKind, GatewayError
 from tests.conftest import fixture_bytes, sse_lines
 from tests.fakes.upstream import FakeUpstream, Refuse, Stall, error, sse_fixture
@@ -26,9 +26,14 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
         yield fake
 
 
-@pytest.fixture(params=["httptools", "aiohttp", "httpx"])
-async def client(request: pytest.FixtureRequest) -> AsyncIterator[HttpClient]:
-    http = create_http_client(request.param, name="fake", timeouts=TIMEOUTS)
+@pytest.fixture(params=["httptools", "httpx"])
+def client_kind(request: pytest.FixtureRequest) -> ClientKind:
+    return request.param
+
+
+@pytest.fixture
+async def client(client_kind: ClientKind) -> AsyncIterator[HttpClient]:
+    http = create_http_client(client_kind, name="fake", timeouts=TIMEOUTS)
     yield http
     await http.aclose()
 
@@ -191,8 +196,10 @@ async def test_sequential_requests_reuse_one_pooled_connection(client: HttpClien
     assert upstream.connections == 1
 
 
-async def test_aclose_twice_and_before_first_use_is_fine(client: HttpClient, upstream: FakeUpstream):
-    unused = create_http_client("aiohttp", name="unused", timeouts=TIMEOUTS)
+async def test_aclose_twice_and_before_first_use_is_fine(
+    client: HttpClient, client_kind: ClientKind, upstream: FakeUpstream
+):
+    unused = create_http_client(client_kind, name="unused", timeouts=TIMEOUTS)
     await unused.aclose()
     await unused.aclose()
     await client.post(chat_url(upstream), JSON, OPENAI_BODY)

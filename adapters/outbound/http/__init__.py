@@ -2,9 +2,10 @@
 
 Three things: POST a body and read the whole answer; POST a body and iterate the SSE lines of
 the answer; close the pool. One module per client implements it (``httptools_client``, the
-default, ``aiohttp_client`` and ``httpx_client``); ``create_http_client`` picks one by name. Transport failures are raised as
-``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so that
-providers and the service never see a library's exception types.
+default, and ``httpx_client``, which also honours proxy settings from the environment);
+``create_http_client`` picks one by name. Transport failures are raised as ``GatewayError``
+(``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so that providers and the
+service never see a library's exception types.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-ClientKind = Literal["httptools", "aiohttp", "httpx"]
+ClientKind = Literal["httptools", "httpx"]
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,8 +77,4 @@ def create_http_client(
         from adapters.outbound.http.httptools_client import HttptoolsClient
 
         return HttptoolsClient(name=name, timeouts=timeouts, limits=limits)
-    if kind == "aiohttp":
-        from adapters.outbound.http.aiohttp_client import AiohttpClient
-
-        return AiohttpClient(name=name, timeouts=timeouts, limits=limits)
     raise ValueError(f"unknown HTTP client kind: {kind!r}")

@@ -2,10 +2,10 @@
 
 Choices, for the record:
 
-* ``trust_env=False``: the gateway talks to the ``base_url`` its config names. Proxies taken
-  silently from ``HTTP(S)_PROXY`` or credentials from ``~/.netrc`` would route provider keys
-  through places the config does not show (the aiohttp client ignores them too, by default).
-  A proxy, when one is needed, belongs in config, explicitly.
+* ``trust_env=True``: proxies come from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+  ``ALL_PROXY``, ``NO_PROXY``, read when the client is built), as for every other program on a
+  host behind a proxy; this is the client to choose there. httpx 0.28 reads no credentials
+  from ``~/.netrc`` on its own.
 * HTTP/1.1 only, no redirects followed (an API that redirects a POST is misconfigured).
 * Timeouts: ``connect`` bounds the TCP/TLS connect and the wait for a free pooled connection;
   ``read`` bounds every wait for bytes (first byte included) and every socket write; ``total``
@@ -30,7 +30,8 @@ from adapters.protocols.sse import split_lines
 from domain.errors import GatewayError
 
 _URL_CACHE_MAX = 64
-# userinfo, path and query of any URL an exception message carries: they may hold secrets.
+
+
 class HttpxClient:
     """``HttpClient`` over one pooled ``httpx.AsyncClient``."""
 
@@ -51,7 +52,7 @@ class HttpxClient:
             ),
             http1=True,
             http2=False,
-            trust_env=False,
+            trust_env=True,
             follow_redirects=False,
         )
 
