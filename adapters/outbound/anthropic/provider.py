@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import msgspec
 
 from adapters.outbound import ProviderSettings
+from adapters.outbound.errors import is_success
 from adapters.outbound.anthropic.errors import map_error
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
 from adapters.outbound.anthropic.response import parse_response
@@ -73,7 +74,7 @@ class AnthropicProvider:
         self._check_key()
         body = build_body(request, model, self._settings)
         answer = await self._http.post(self._messages_url, self._headers_for(request), body)
-        if answer.status >= 400:
+        if not is_success(answer.status):
             raise map_error(answer.status, answer.headers, answer.body, self.name)
         # An Anthropic client gets this body as it is: its content blocks need no converting.
         native = request.native
@@ -89,7 +90,7 @@ class AnthropicProvider:
         self._check_key()
         body = build_body(request, model, self._settings)
         async with self._http.stream(self._messages_url, self._headers_for(request), body) as upstream:
-            if upstream.status >= 400:
+            if not is_success(upstream.status):
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
             yield upstream.lines()
 
@@ -97,7 +98,7 @@ class AnthropicProvider:
         self._check_key()
         body = build_count_tokens_body(request, model, self._settings)
         answer = await self._http.post(self._count_url, self._headers_for(request), body)
-        if answer.status >= 400:
+        if not is_success(answer.status):
             raise map_error(answer.status, answer.headers, answer.body, self.name)
         try:
             return _decode_count(answer.body).input_tokens

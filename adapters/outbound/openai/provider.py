@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from adapters.outbound import ProviderSettings
+from adapters.outbound.errors import is_success
 from adapters.outbound.http import HttpClient
 from adapters.outbound.openai.errors import map_error
 from adapters.outbound.openai.request import build_body
@@ -50,7 +51,7 @@ class OpenAIProvider:
         self._check_key()
         body = build_body(request, model, self._settings)
         answer = await self._http.post(self._url, self._headers, body)
-        if answer.status >= 400:
+        if not is_success(answer.status):
             raise map_error(answer.status, answer.headers, answer.body, self.name)
         # An OpenAI client gets this body as it is: read only what routing and logging need.
         native = request.native
@@ -68,7 +69,7 @@ class OpenAIProvider:
         self._check_key()
         body = build_body(request, model, self._settings)
         async with self._http.stream(self._url, self._stream_headers, body) as upstream:
-            if upstream.status >= 400:
+            if not is_success(upstream.status):
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
             yield upstream.lines()
 
