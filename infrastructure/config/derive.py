@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.outbound import ProviderSettings
 from adapters.outbound.http import PoolLimits, Timeouts
+from adapters.outbound.scrub import header_secrets
 from domain.resilience import CircuitBreaker, ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
 from infrastructure.config.schema import (
@@ -85,6 +86,16 @@ def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> 
         anthropic_version=provider.anthropic_version,
         max_tokens_field=provider.max_tokens_field,
     )
+
+
+def secrets(config: GatewayConfig) -> list[str]:
+    """Every provider's key and credential-carrying header values: what the scrubber masks."""
+    found: list[str] = []
+    for provider in config.providers:
+        if provider.api_key:
+            found.append(provider.api_key)
+        found.extend(header_secrets(provider.headers))
+    return found
 
 
 def http_timeouts(provider: ProviderConfig) -> Timeouts:

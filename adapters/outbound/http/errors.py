@@ -1,7 +1,8 @@
 """Transport failures as GatewayErrors, worded the same whichever client library failed.
 
-Messages name the provider and the library's reason, with any URL cut to its scheme and host:
-no credentials, path or query string (where a key could sit) reaches a client or a log.
+Messages name the provider and the library's reason, with any URL cut to its scheme and host
+(no credentials, path or query string, where a key could sit) and without the raw bytes a
+library quotes from the upstream's answer (h11's "illegal header line: b'...'").
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import re
 from domain.errors import ErrorKind, GatewayError
 
 _URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
+_QUOTED_BYTES = re.compile(r"\s*:?\s*\bb(['\"]).*")  # a bytes repr, and all after it
 
 
 def reason(exc: BaseException) -> str:
     """The first line of an exception's text (or its type), URLs reduced to scheme and host."""
-    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+    text = _QUOTED_BYTES.sub("", str(exc).split("\n", 1)[0]).strip() or type(exc).__name__
     return _URL_IN_TEXT.sub(r"\1\2", text)
 
 
