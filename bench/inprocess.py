@@ -79,7 +79,7 @@ def build() -> object:
     class FakeHttp:
         def __init__(self, body: bytes, frames: list[bytes]) -> None:
             self.body = body
-            self.lines = b"".join(frames).split(b"\n")[:-1]  # as split_lines hands them over
+            self.lines = b"".join(frames).split(b"\n")[:-1]  # as the HTTP port's lines() hands them over
 
         async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:
             return UpstreamResponse(200, {}, self.body)

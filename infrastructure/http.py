@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import structlog
 
 from adapters.outbound.http import ClientKind, HttpClient, create_http_client
-from infrastructure.config.derive import http_timeouts, pool_limits
+from infrastructure.config.derive import http_timeouts, pool_limits, response_limits
 from infrastructure.config.schema import GatewayConfig
 
 log = structlog.get_logger(__name__)
@@ -30,9 +30,12 @@ class HttpPool:
         kind = kind or config.server.http_client
         if kind == "httptools":
             _warn_of_ignored_proxy()
+        response = response_limits(config)
         return cls(
             {
-                p.name: create_http_client(kind, name=p.name, timeouts=http_timeouts(p), limits=pool_limits(p))
+                p.name: create_http_client(
+                    kind, name=p.name, timeouts=http_timeouts(p), limits=pool_limits(p), response=response
+                )
                 for p in config.providers
             }
         )

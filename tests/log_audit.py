@@ -121,4 +121,3 @@ class LogAudit:
             + (f"{len(leaks)} LEAKS" if leaks else "clean")
         )
         return leaks, summary
-

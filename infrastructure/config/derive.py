@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.outbound import ProviderSettings
-from adapters.outbound.http import PoolLimits, Timeouts
+from adapters.outbound.http import PoolLimits, ResponseLimits, Timeouts
 from adapters.outbound.scrub import header_secrets
 from domain.resilience import CircuitBreaker, ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
@@ -101,7 +101,14 @@ def secrets(config: GatewayConfig) -> list[str]:
 def http_timeouts(provider: ProviderConfig) -> Timeouts:
     """The socket-level bounds; the service enforces first_byte and idle precisely."""
     t = provider.timeouts
-    return Timeouts(connect=t.connect, read=max(t.first_byte, t.idle), total=t.total)
+    return Timeouts(connect=t.connect, read=max(t.first_byte, t.idle), total=t.total, stream_max=t.stream_max)
+
+
+def response_limits(config: GatewayConfig) -> ResponseLimits:
+    server = config.server
+    return ResponseLimits(
+        max_response_bytes=server.max_response_bytes, max_sse_line_bytes=server.max_sse_line_bytes
+    )
 
 
 def provider_policy(provider: ProviderConfig) -> ProviderPolicy:

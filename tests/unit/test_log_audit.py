@@ -45,7 +45,8 @@ def test_a_key_or_its_prefix_in_a_gateway_log_or_an_in_process_line_is_a_leak(ou
     tmp_path = outside
     (tmp_path / "gw").mkdir()
     (tmp_path / "gw" / "config.yaml").write_text(
-        f"providers:\n  - {{name: a, type: openai, api_key: {KEY}}}\n  - {{name: b, type: openai, api_key: \"${{X}}\"}}\n"
+        f"providers:\n  - {{name: a, type: openai, api_key: {KEY}}}\n"
+        '  - {name: b, type: openai, api_key: "${X}"}\n'
     )
     (tmp_path / "gw" / "gateway.log").write_bytes(
         b'{"event":"ok"}\n{"event":"upstream.failed","error":"bad key ' + KEY[:14].encode() + b'****"}\n'
@@ -60,7 +61,8 @@ def test_a_key_or_its_prefix_in_a_gateway_log_or_an_in_process_line_is_a_leak(ou
 
 
 def test_clean_lines_pass(outside: Path) -> None:
-    audit = LogAudit(lines=[b'{"event":"upstream.failed","error":"bad key [redacted]"}'], secrets={KEY},
-                     basetemp=outside)
+    audit = LogAudit(
+        lines=[b'{"event":"upstream.failed","error":"bad key [redacted]"}'], secrets={KEY}, basetemp=outside
+    )
 
     assert audit.report()[0] == []

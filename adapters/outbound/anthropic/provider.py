@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 import msgspec
 
 from adapters.outbound import ProviderSettings
-from adapters.outbound.errors import is_success
 from adapters.outbound.anthropic.errors import map_error
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
 from adapters.outbound.anthropic.response import parse_response
 from adapters.outbound.anthropic.stream import parse_upstream
+from adapters.outbound.errors import is_success
 from adapters.outbound.http import HttpClient
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.anthropic.response import TokenCount

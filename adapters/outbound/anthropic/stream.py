@@ -18,8 +18,8 @@ import msgspec
 
 from adapters.outbound.anthropic.errors import kind_of_type
 from adapters.outbound.anthropic.response import block_to_ir, usage_to_ir
-from adapters.protocols.anthropic import response as wire
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
+from adapters.protocols.anthropic import response as wire
 from adapters.protocols.sse import decode_sse
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
@@ -112,7 +112,8 @@ async def parse_upstream(
                 try:
                     ir = _event_to_ir(_decode_event(frame.data), frame.data, scrub)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    raise GatewayError(ErrorKind.PROTOCOL, f"Unreadable Anthropic stream event: {exc}") from None
+                    message = f"Unreadable Anthropic stream event: {exc}"
+                    raise GatewayError(ErrorKind.PROTOCOL, message) from None
                 yield ir
                 if isinstance(ir, StreamError):
                     return

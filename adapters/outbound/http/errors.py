@@ -12,7 +12,7 @@ import re
 from domain.errors import ErrorKind, GatewayError
 
 _URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
-_QUOTED_BYTES = re.compile(r"\s*:?\s*\bb(['\"]).*")  # a bytes repr, and all after it
+_QUOTED_BYTES = re.compile(r"\s*:?\s*(?:bytearray\()?\bb(['\"]).*")  # a bytes repr, and all after it
 
 
 def reason(exc: BaseException) -> str:
@@ -35,3 +35,10 @@ def unusable_url(name: str, exc: BaseException) -> GatewayError:
 
 def unreadable(name: str, exc: BaseException) -> GatewayError:
     return GatewayError(ErrorKind.PROTOCOL, f"Provider '{name}' sent an unreadable response: {reason(exc)}", provider=name)
+
+
+def closed_early(name: str, *, answered: bool, detail: str = "") -> GatewayError:
+    """The upstream closed the connection without answering, or before its answer ended."""
+    what = "before its response ended" if answered else "without answering"
+    suffix = f" ({detail})" if detail else ""
+    return GatewayError(ErrorKind.UNAVAILABLE, f"Provider '{name}' closed the connection {what}{suffix}", provider=name)

@@ -68,9 +68,8 @@ class OpenAIProvider:
         first ``__anext__`` and closes it on ``aclose()``."""
         native = request.native  # an OpenAI client gets the frames as they are
         relay = native is not UNSET and native.protocol == "openai"
-        return parse_upstream(
-            self._lines(request, model), relay_usage=request.include_usage is True, relay=relay, scrub=self._scrub
-        )
+        lines = self._lines(request, model)
+        return parse_upstream(lines, relay_usage=request.include_usage is True, relay=relay, scrub=self._scrub)
 
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:

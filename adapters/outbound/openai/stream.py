@@ -38,8 +38,8 @@ from adapters.outbound.openai.response import (
     text_of,
     usage_of,
 )
-from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead, Message, ToolCall
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
+from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead, Message, ToolCall
 from adapters.protocols.sse import decode_sse
 from domain.accumulate import merge_usage
 from domain.errors import ErrorKind, GatewayError
@@ -224,7 +224,8 @@ async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIt
                         and not (delta.refusal or delta.tool_calls or delta.function_call)
                         and not (delta.reasoning_content or delta.reasoning)
                     ):
-                        yield BlockDelta(index=blocks.open_index, delta=TextDelta(text=delta.content), native=data)
+                        text = TextDelta(text=delta.content)
+                        yield BlockDelta(index=blocks.open_index, delta=text, native=data)
                         continue
                 out: list[AnyEvent] = []
                 if not started:
@@ -246,7 +247,9 @@ async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIt
                         blocks.close(out)
                         finished = True
                         has_tools = bool(blocks.tools)
-                        stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
+                        stop_reason, stop_sequence = stop_of(
+                            choice.finish_reason, choice.stop_reason, has_tools
+                        )
                 if out:
                     out[0] = _replace(out[0], native=data)
                     for event in out:
@@ -300,7 +303,9 @@ async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> A
                         has_tools = True
                     if choice.finish_reason:
                         finished = True
-                        stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
+                        stop_reason, stop_sequence = stop_of(
+                            choice.finish_reason, choice.stop_reason, has_tools
+                        )
                 if not started:
                     started = True
                     yield MessageStart(id=chunk.id, model=chunk.model, created=chunk.created, native=data)

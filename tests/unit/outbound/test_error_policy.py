@@ -39,15 +39,22 @@ POLICY = {
 
 
 def openai_body(status: int) -> bytes:
-    error = {"message": f"upstream says {status}", "type": "invalid_request_error", "param": "messages",
-             "code": "upstream_code"}
+    error = {
+        "message": f"upstream says {status}",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "upstream_code",
+    }
     return msgspec.json.encode({"error": error})
 
 
 def anthropic_body(status: int) -> bytes:
     return msgspec.json.encode(
-        {"type": "error", "error": {"type": "upstream_type", "message": f"upstream says {status}"},
-         "request_id": "req_1"}
+        {
+            "type": "error",
+            "error": {"type": "upstream_type", "message": f"upstream says {status}"},
+            "request_id": "req_1",
+        }
     )
 
 
@@ -131,7 +138,11 @@ def test_answers_without_a_body_to_read_are_protocol_errors(provider_kind, statu
 
 def test_success_statuses():
     assert [s for s in (200, 201, 203, 204, 205, 206, 299, 300, 302, 400) if is_success(s)] == [
-        200, 201, 203, 206, 299
+        200,
+        201,
+        203,
+        206,
+        299,
     ]
 
 

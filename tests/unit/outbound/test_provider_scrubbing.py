@@ -18,7 +18,10 @@ from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, NativeRequest, StreamError, TextBlock
 from tests.conftest import fixture_bytes
 
-KEYS = {"openai": "sk-proj-unit0openai1key2abcdefghijklmnop", "anthropic": "sk-ant-api03-unit-anthropic-key-0123456789"}
+KEYS = {
+    "openai": "sk-proj-unit0openai1key2abcdefghijklmnop",
+    "anthropic": "sk-ant-api03-unit-anthropic-key-0123456789",
+}
 SCRUB = Scrubber(KEYS.values())
 STATUSES = [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 529]
 
@@ -31,7 +34,9 @@ def quoting(key: str) -> str:
 def error_body(protocol: str, key: str) -> bytes:
     if protocol == "anthropic":
         return msgspec.json.encode({"type": "error", "error": {"type": "api_error", "message": quoting(key)}})
-    return msgspec.json.encode({"error": {"message": quoting(key), "type": "server_error", "param": key, "code": key}})
+    return msgspec.json.encode(
+        {"error": {"message": quoting(key), "type": "server_error", "param": key, "code": key}}
+    )
 
 
 def error_frame(protocol: str, key: str) -> list[bytes]:
@@ -75,7 +80,9 @@ class EchoHttp:
 
     def _check(self, key: str) -> None:
         if self.fail:
-            raise GatewayError(ErrorKind.UNAVAILABLE, f"Provider 'p' is unreachable: illegal header line: {key}")
+            raise GatewayError(
+                ErrorKind.UNAVAILABLE, f"Provider 'p' is unreachable: illegal header line: {key}"
+            )
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         key = self.key_of(headers)
@@ -102,7 +109,10 @@ def provider(protocol: str, http: EchoHttp):
 def request(client: str, *, stream: bool) -> ChatRequest:
     native = NativeRequest(protocol=client, fields={}) if client else msgspec.UNSET  # type: ignore[arg-type]
     return ChatRequest(
-        model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])], stream=stream, max_tokens=8,
+        model="m",
+        messages=[Message(role="user", content=[TextBlock(text="hi")])],
+        stream=stream,
+        max_tokens=8,
         native=native,
     )
 
@@ -133,7 +143,9 @@ async def test_error_answers_of_every_status_are_scrubbed(client: str, upstream:
 
 
 @pytest.mark.parametrize(("client", "upstream"), COMBOS)
-async def test_in_stream_error_frames_are_scrubbed_in_message_and_native_frame(client: str, upstream: str) -> None:
+async def test_in_stream_error_frames_are_scrubbed_in_message_and_native_frame(
+    client: str, upstream: str
+) -> None:
     http = EchoHttp(lambda key: (200, b"", first_frames(upstream) + error_frame(upstream, key)))
 
     events = [event async for event in provider(upstream, http).stream(request(client, stream=True), "m")]

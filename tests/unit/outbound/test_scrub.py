@@ -20,7 +20,10 @@ SCRUB = Scrubber([OPENAI_KEY, VLLM_KEY, "medium-pw", "EMPTY", None, ""])
     ("text", "expected"),
     [
         (f"key {OPENAI_KEY} refused", f"key {MASK} refused"),
-        (f"Incorrect API key provided: {OPENAI_KEY[:12]}********wxyz.", f"Incorrect API key provided: {MASK}."),
+        (
+            f"Incorrect API key provided: {OPENAI_KEY[:12]}********wxyz.",
+            f"Incorrect API key provided: {MASK}.",
+        ),
         (f"key={VLLM_KEY}&x=1", f"key={MASK}&x=1"),
         (f"glued{VLLM_KEY}glued", f"glued{MASK}"),  # inside a word, and the token it starts
         (f"prefix {VLLM_KEY[:12]}... seen", f"prefix {MASK}... seen"),
@@ -44,7 +47,9 @@ def test_text(text: str, expected: str) -> None:
 
 def test_json_strings_are_scrubbed_after_their_escapes_are_resolved() -> None:
     escaped = OPENAI_KEY.replace("s", "\\u0073", 1)
-    frame = ('{"type":"error","error":{"type":"api_error","message":"bad key ' + escaped + '"},"n":1}').encode()
+    frame = (
+        '{"type":"error","error":{"type":"api_error","message":"bad key ' + escaped + '"},"n":1}'
+    ).encode()
 
     scrubbed = msgspec.json.decode(SCRUB.json(frame))
 
@@ -58,16 +63,26 @@ def test_non_json_bytes_are_scrubbed_as_text() -> None:
 def test_stream_error_scrubs_message_and_native_frame() -> None:
     event = SCRUB.stream_error("upstream", f"no {OPENAI_KEY}", f'{{"error":"no {OPENAI_KEY}"}}'.encode())
 
-    assert (event.kind, event.message, event.native) == ("upstream", f"no {MASK}", f'{{"error":"no {MASK}"}}'.encode())
+    assert (event.kind, event.message, event.native) == (
+        "upstream",
+        f"no {MASK}",
+        f'{{"error":"no {MASK}"}}'.encode(),
+    )
     assert SCRUB.stream_error("upstream", "plain").native is None
 
 
 def test_error_is_scrubbed_in_place() -> None:
-    error = GatewayError(ErrorKind.INVALID_REQUEST, f"bad {VLLM_KEY}", code=VLLM_KEY, param="medium-pw", status=400)
+    error = GatewayError(
+        ErrorKind.INVALID_REQUEST, f"bad {VLLM_KEY}", code=VLLM_KEY, param="medium-pw", status=400
+    )
 
     assert SCRUB.error(error) is error
     assert (error.message, str(error), error.code, error.param, error.status) == (
-        f"bad {MASK}", f"bad {MASK}", MASK, MASK, 400
+        f"bad {MASK}",
+        f"bad {MASK}",
+        MASK,
+        MASK,
+        400,
     )
 
 
@@ -88,6 +103,9 @@ providers:
     )
 
     assert secrets(loaded.config) == [
-        "sk-config-openai-0001", "azure-key-0123456789", "Bearer proxy-token-0123456789", "proxy-token-0123456789"
+        "sk-config-openai-0001",
+        "azure-key-0123456789",
+        "Bearer proxy-token-0123456789",
+        "proxy-token-0123456789",
     ]
     assert header_secrets({"x-api-key": "k", "Accept": "x"}) == ["k"]
