@@ -15,6 +15,7 @@ provider's ``GatewayError`` (502 to the client, in-stream once a stream has star
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Iterator, Mapping
 
@@ -26,6 +27,7 @@ KiB = 1024
 MiB = 1024 * KiB
 HEAD_LIMIT = 64 * KiB
 STREAM_PIECE = 64 * KiB  # inflated bytes handed on at a time from a compressed stream
+BODY_PIECE = 1 * MiB  # inflated bytes of a whole body between two turns of the event loop
 
 
 class ResponseLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,7 +111,8 @@ def inflater_for(headers: Mapping[str, str]) -> Inflater | None:
 
 
 class WholeBody:
-    """A whole body collected chunk by chunk, inflated when compressed, within ``limit``."""
+    """A whole body collected chunk by chunk, inflated when compressed, within ``limit``; the
+    event loop gets a turn after every ``BODY_PIECE`` inflated."""
 
     __slots__ = ("_parts", "_size", "_limit", "_inflater")
 
@@ -119,13 +122,14 @@ class WholeBody:
         self._size = 0
         self._limit = limit
 
-    def add(self, chunk: bytes) -> None:
+    async def add(self, chunk: bytes) -> None:
         inflater = self._inflater
         if inflater is None:
             self._take(chunk)
             return
-        for piece in inflater.pieces(chunk, self._limit - self._size + 1):
+        for piece in inflater.pieces(chunk, min(BODY_PIECE, self._limit - self._size + 1)):
             self._take(piece)
+            await asyncio.sleep(0)
 
     def _take(self, data: bytes) -> None:
         self._size += len(data)

@@ -41,4 +41,5 @@ def closed_early(name: str, *, answered: bool, detail: str = "") -> GatewayError
     """The upstream closed the connection without answering, or before its answer ended."""
     what = "before its response ended" if answered else "without answering"
     suffix = f" ({detail})" if detail else ""
-    return GatewayError(ErrorKind.UNAVAILABLE, f"Provider '{name}' closed the connection {what}{suffix}", provider=name)
+    message = f"Provider '{name}' closed the connection {what}{suffix}"
+    return GatewayError(ErrorKind.UNAVAILABLE, message, provider=name)

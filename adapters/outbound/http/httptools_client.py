@@ -134,7 +134,7 @@ class HttptoolsClient:
             return await conn.read_all(limit)
         body = WholeBody(conn.headers, limit)
         while chunk := await conn.read_chunk():
-            body.add(chunk)
+            await body.add(chunk)
         return body.result()
 
     def _head(self, url: str, headers: Mapping[str, str], length: int) -> tuple[Origin, bytes]:

@@ -137,7 +137,7 @@ class HttpxClient:
             raise body_too_large(limit)
         body = WholeBody(response.headers, limit)
         async for chunk in response.aiter_raw():
-            body.add(chunk)
+            await body.add(chunk)
         return body.result()
 
     def _error(self, exc: Exception, *, streaming: bool = False) -> GatewayError:
