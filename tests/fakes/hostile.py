@@ -192,7 +192,7 @@ class HostileUpstream:
             async for data in _answer(script, path.startswith("/v1/messages"), key):
                 writer.write(data)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, RuntimeError):  # uvloop: "the handler is closed"
             self.disconnects += 1
         except asyncio.CancelledError:  # the fake is closing: end quietly
             pass

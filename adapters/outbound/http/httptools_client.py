@@ -70,14 +70,14 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
 class HttptoolsClient:
     """``HttpClient`` over a pool of httptools-parsed HTTP/1.1 connections."""
 
-    __slots__ = ("name", "timeouts", "limits", "_pool", "_urls")
+    __slots__ = ("name", "timeouts", "response_limits", "_pool", "_urls")
 
     def __init__(
         self, *, name: str, timeouts: Timeouts, limits: PoolLimits, response: ResponseLimits | None = None
     ) -> None:
         self.name = name
         self.timeouts = timeouts
-        self.limits = response or ResponseLimits()
+        self.response_limits = response or ResponseLimits()
         self._pool = H1Pool(
             max_connections=limits.max_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -129,7 +129,7 @@ class HttptoolsClient:
 
     async def _read_body(self, conn: H1Connection) -> bytes:
         """The whole body, decoded, within ``max_response_bytes`` (after decompression)."""
-        limit = self.limits.max_response_bytes
+        limit = self.response_limits.max_response_bytes
         if "content-encoding" not in conn.headers:
             return await conn.read_all(limit)
         body = WholeBody(conn.headers, limit)
@@ -270,7 +270,7 @@ class HttptoolsStream:
     async def lines(self) -> AsyncIterator[bytes]:
         conn = self._conn
         assert conn is not None, "lines() outside the stream's context"
-        splitter = LineSplitter(self._owner.limits.max_sse_line_bytes)
+        splitter = LineSplitter(self._owner.response_limits.max_sse_line_bytes)
         try:
             inflater = inflater_for(conn.headers)
             while chunk := await conn.read_chunk():

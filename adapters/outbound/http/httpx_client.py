@@ -63,14 +63,14 @@ _CUT_SHORT = "peer closed connection without sending complete message body"
 class HttpxClient:
     """``HttpClient`` over one pooled ``httpx.AsyncClient``."""
 
-    __slots__ = ("name", "timeouts", "limits", "_client", "_urls")
+    __slots__ = ("name", "timeouts", "response_limits", "_client", "_urls")
 
     def __init__(
         self, *, name: str, timeouts: Timeouts, limits: PoolLimits, response: ResponseLimits | None = None
     ) -> None:
         self.name = name
         self.timeouts = timeouts
-        self.limits = response or ResponseLimits()
+        self.response_limits = response or ResponseLimits()
         self._urls: dict[str, httpx.URL] = {}
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
@@ -131,7 +131,7 @@ class HttpxClient:
         return response
 
     async def _read_body(self, response: httpx.Response) -> bytes:
-        limit = self.limits.max_response_bytes
+        limit = self.response_limits.max_response_bytes
         length = response.headers.get("content-length", "")
         if "content-encoding" not in response.headers and length.isdigit() and int(length) > limit:
             raise body_too_large(limit)
@@ -233,7 +233,7 @@ class HttpxStream:
     async def lines(self) -> AsyncIterator[bytes]:
         response = self._response
         assert response is not None, "lines() outside the stream's context"
-        splitter = LineSplitter(self._owner.limits.max_sse_line_bytes)
+        splitter = LineSplitter(self._owner.response_limits.max_sse_line_bytes)
         try:
             inflater = inflater_for(response.headers)
             chunks = response.aiter_raw() if self._deadline is None else self._until_deadline(response)

@@ -72,7 +72,8 @@ def test_response_limits_and_stream_max_reach_every_client(client: str):
     built = HttpPool.from_config(parse_config(LIMITS.format(client=client), source="test", env={}).config)
 
     openai, local = built.clients["openai"], built.clients["local"]
-    assert openai.limits == local.limits == ResponseLimits(max_response_bytes=2000, max_sse_line_bytes=1000)
+    limits = ResponseLimits(max_response_bytes=2000, max_sse_line_bytes=1000)
+    assert openai.response_limits == local.response_limits == limits
     assert (openai.timeouts.stream_max, local.timeouts.stream_max) == (30, None)
 
 
