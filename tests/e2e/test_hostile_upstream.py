@@ -28,6 +28,7 @@ import pytest
 
 from tests.e2e.launcher import GatewayProcess, launch
 from tests.fakes.hostile import (
+    BadHeader,
     EchoKey,
     Endless,
     GzipBomb,
@@ -169,6 +170,26 @@ def test_a_key_echoing_error_inside_a_stream_is_scrubbed(
         lambda r: r.get("event") == "upstream.stream_failed" and "[redacted]" in r.get("error", "")
     )
     assert_no_key(gateway.log_path.read_text())
+
+
+@pytest.mark.parametrize("frontdoor", ["openai", "anthropic"])
+def test_a_malformed_head_quoting_the_key_is_not_quoted_back(
+    gateway: GatewayProcess, hostile: HostileUpstream, frontdoor: str
+):
+    hostile.script(BadHeader(), BadHeader())
+
+    for stream in (False, True):
+        message, status, body = failure(gateway, frontdoor, frontdoor, stream=stream)
+        assert status == 502
+        words = f"Provider '{frontdoor}' sent an unreadable response: {unreadable_reason(gateway)}"
+        assert words in message
+        assert_no_key(message, body)
+    assert_no_key(gateway.log_path.read_text())
+
+
+def unreadable_reason(gateway: GatewayProcess) -> str:
+    """What each client's parser says of a header line without a colon."""
+    return "illegal header line" if "httpx" in gateway.config.parent.name else "Invalid header token"
 
 
 # ---- answers without a body ------------------------------------------------------------------
