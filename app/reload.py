@@ -37,8 +37,8 @@ OnSwap = Callable[[LoadedConfig, LoadedConfig], None]
 
 # ``server`` settings a reload applies; any other one changed takes a restart.
 APPLIED_ON_RELOAD = frozenset(
-    {"max_body_bytes", "http_client", "log_level", "log_format", "access_log", "expose_routing_headers",
-     "watch_config_seconds"}
+    {"max_body_bytes", "http_client", "max_sse_line_bytes", "max_response_bytes", "log_level", "log_format",
+     "access_log", "expose_routing_headers", "watch_config_seconds"}
 )
 
 

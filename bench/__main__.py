@@ -2,7 +2,7 @@
 
     python -m bench                       # everything, both HTTP clients (about 5.5 minutes)
     python -m bench --quick               # c=32 only, short runs, 200 open streams
-    python -m bench --scenario 'openai-*' --client aiohttp --profile
+    python -m bench --scenario 'openai-*' --client httpx --profile
 
 See bench/README.md for what is measured and how.
 """
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="c=32 only, 2 s runs, 200 open streams")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help=f"run only these (glob patterns, repeatable): {', '.join(names)}")  # fmt: skip
-    p.add_argument("--client", action="append", choices=["httptools", "aiohttp", "httpx"], help="outbound HTTP client(s)")
+    p.add_argument("--client", action="append", choices=["httptools", "httpx"], help="outbound HTTP client(s)")
     p.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], help="default 32,128")
     p.add_argument("--duration", type=float, help="seconds per measured run (default 5)")
     p.add_argument("--streams", type=int, help="open streams at once (default 1000; 0 skips)")
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     streams = args.streams if args.streams is not None else (200 if args.quick else 1000)
     options = Options(
         scenarios=scenarios,
-        clients=args.client or ["httptools", "aiohttp", "httpx"],
+        clients=args.client or ["httptools", "httpx"],
         concurrency=args.concurrency or ([32] if args.quick else [32, 128]),
         duration=args.duration or (2.0 if args.quick else 5.0),
         warmup=1.0,

@@ -1,10 +1,10 @@
 """The gateway's own layers per request, in-process: the steadiest figure on a shared machine.
 
 The ASGI app (access-log layer, Litestar, frontdoor, service, provider, codecs) is driven
-directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no aiohttp. So
-this is the CPU that routing, translation, resilience and logging add to every request, and it
-varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures this checkout or
-another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per
+directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no HTTP client
+library. So this is the CPU that routing, translation, resilience and logging add to every
+request, and it varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures
+this checkout or another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per
 request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-protocol and a
 translated path of each frontdoor, non-streaming then streaming (the bench's 40-frame upstream
 streams, handed over line by line as the HTTP clients do). Names after the checkout pick paths
@@ -79,7 +79,7 @@ def build() -> object:
     class FakeHttp:
         def __init__(self, body: bytes, frames: list[bytes]) -> None:
             self.body = body
-            self.lines = b"".join(frames).split(b"\n")[:-1]  # as split_lines hands them over
+            self.lines = b"".join(frames).split(b"\n")[:-1]  # as the HTTP port's lines() hands them over
 
         async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:
             return UpstreamResponse(200, {}, self.body)

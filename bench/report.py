@@ -176,7 +176,7 @@ def client_ratio(records: list[dict[str, Any]]) -> str:
         if r.get("gateway_cpu_ms_per_req") is not None and (r["scenario"], r["http_client"]) not in cpu:
             cpu[(r["scenario"], r["http_client"])] = r["gateway_cpu_ms_per_req"]
     lines = []
-    for other in ("aiohttp", "httpx"):
+    for other in ("httpx",):
         ratios = [
             cpu[(s, other)] / cpu[(s, "httptools")] for s, c in cpu if c == "httptools" and (s, other) in cpu
         ]

@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 
 from adapters.inbound import Mount
 from adapters.outbound import PROVIDER_KINDS
+from adapters.outbound.scrub import Scrubber
 from domain.circuits import Breakers
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
@@ -21,6 +22,7 @@ from infrastructure.config.derive import (
     provider_policy,
     provider_settings,
     routing_table,
+    secrets,
 )
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
@@ -29,7 +31,7 @@ from infrastructure.observability import LoggingObserver
 log = structlog.get_logger(__name__)
 
 
-def build_providers(loaded: LoadedConfig, pool: HttpPool) -> dict[str, ChatProvider]:
+def build_providers(loaded: LoadedConfig, pool: HttpPool, scrubber: Scrubber) -> dict[str, ChatProvider]:
     built: dict[str, ChatProvider] = {}
     for p in loaded.config.providers:
         missing = loaded.missing_keys.get(p.name)
@@ -40,7 +42,7 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool) -> dict[str, ChatProvi
                 variable=missing,
                 detail=f"requests routed to '{p.name}' will fail until {missing} is set",
             )
-        built[p.name] = PROVIDER_KINDS[p.type](provider_settings(p, missing), pool.clients[p.name])
+        built[p.name] = PROVIDER_KINDS[p.type](provider_settings(p, missing), pool.clients[p.name], scrubber)
     return built
 
 
@@ -78,7 +80,8 @@ def build_mounts(
 class Container(containers.DeclarativeContainer):
     loaded = providers.Dependency(instance_of=LoadedConfig)
     http_pool = providers.Singleton(lambda loaded: HttpPool.from_config(loaded.config), loaded)
-    chat_providers = providers.Singleton(build_providers, loaded, http_pool)
+    scrubber = providers.Singleton(lambda loaded: Scrubber(secrets(loaded.config)), loaded)
+    chat_providers = providers.Singleton(build_providers, loaded, http_pool, scrubber)
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)

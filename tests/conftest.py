@@ -1,10 +1,15 @@
-"""Shared test helpers: recorded wire payloads live in tests/fixtures/<protocol>/."""
+"""Shared test helpers: recorded wire payloads live in tests/fixtures/<protocol>/; every log line
+the suite writes is searched for configured keys when the session ends (tests/log_audit.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.log_audit import LogAudit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,3 +27,47 @@ def sse_lines(name: str) -> list[bytes]:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def _keep_loopback_off_proxies() -> None:
+    """The suite's servers are on loopback: a developer's proxy variables must not reroute them
+    (the httpx client honours them)."""
+    current = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    os.environ["NO_PROXY"] = ",".join(filter(None, [current, "127.0.0.1", "localhost"]))
+    os.environ.pop("no_proxy", None)
+
+
+_keep_loopback_off_proxies()
+
+
+# ---- the suite-wide log audit (tests/log_audit.py) ----------------------------------------------
+
+LOG_AUDIT = LogAudit()
+LOG_AUDIT.install()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_audit_sees_the_session_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    LOG_AUDIT.basetemp = tmp_path_factory.getbasetemp()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks, summary = LOG_AUDIT.report()
+    session.config.stash[_AUDIT_RESULT] = (leaks, summary)
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    result = terminalreporter.config.stash.get(_AUDIT_RESULT, None)
+    if result is None:
+        return
+    leaks, summary = result
+    if leaks:
+        terminalreporter.section("configured keys found in log lines", red=True)
+        for leak in leaks[:50]:
+            terminalreporter.write_line(leak)
+    terminalreporter.write_line(summary)
+
+
+_AUDIT_RESULT = pytest.StashKey[tuple[list[str], str]]()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import msgspec
 
 from adapters.outbound.http import HttpClient
+from adapters.outbound.scrub import Scrubber
 from domain.ports import ChatProvider
 
 
@@ -25,19 +26,20 @@ class ProviderSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens_field: str = "max_completion_tokens"
 
 
-ProviderFactory = Callable[[ProviderSettings, HttpClient], ChatProvider]
+# settings, the provider's pooled HTTP client, and the scrubber every error leaving it passes
+ProviderFactory = Callable[[ProviderSettings, HttpClient, Scrubber], ChatProvider]
 
 
-def _openai(settings: ProviderSettings, http: HttpClient) -> ChatProvider:
+def _openai(settings: ProviderSettings, http: HttpClient, scrub: Scrubber) -> ChatProvider:
     from adapters.outbound.openai.provider import OpenAIProvider
 
-    return OpenAIProvider(settings, http)
+    return OpenAIProvider(settings, http, scrub)
 
 
-def _anthropic(settings: ProviderSettings, http: HttpClient) -> ChatProvider:
+def _anthropic(settings: ProviderSettings, http: HttpClient, scrub: Scrubber) -> ChatProvider:
     from adapters.outbound.anthropic.provider import AnthropicProvider
 
-    return AnthropicProvider(settings, http)
+    return AnthropicProvider(settings, http, scrub)
 
 
 PROVIDER_KINDS: dict[str, ProviderFactory] = {

@@ -41,23 +41,6 @@ async def decode_sse(lines: AsyncIterator[bytes]) -> AsyncIterator[SSEFrame]:
         yield SSEFrame(event, b"\n".join(data))
 
 
-def split_lines(buffer: bytearray, chunk: bytes) -> list[bytes]:
-    """Append ``chunk`` to ``buffer``; return the complete lines it now holds (terminators
-    stripped), leaving any partial line in ``buffer``. Handles ``\\n``, ``\\r\\n`` and ``\\r``;
-    a ``\\r`` at the very end is held until the next chunk shows whether ``\\n`` follows.
-    """
-    buffer += chunk
-    data = bytes(buffer)
-    held = b""
-    if b"\r" in data:
-        if data.endswith(b"\r"):
-            data, held = data[:-1], b"\r"
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    *lines, rest = data.split(b"\n")
-    buffer[:] = rest + held
-    return lines
-
-
 def frame(data: bytes, event: bytes | None = None) -> bytes:
     """Encode one SSE frame."""
     if event is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.outbound import ProviderSettings
-from adapters.outbound.http import PoolLimits, Timeouts
+from adapters.outbound.http import PoolLimits, ResponseLimits, Timeouts
+from adapters.outbound.scrub import header_secrets
 from domain.circuits import BreakerSettings
 from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
@@ -87,10 +88,27 @@ def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> 
     )
 
 
+def secrets(config: GatewayConfig) -> list[str]:
+    """Every provider's key and credential-carrying header values: what the scrubber masks."""
+    found: list[str] = []
+    for provider in config.providers:
+        if provider.api_key:
+            found.append(provider.api_key)
+        found.extend(header_secrets(provider.headers))
+    return found
+
+
 def http_timeouts(provider: ProviderConfig) -> Timeouts:
     """The socket-level bounds; the service enforces first_byte and idle precisely."""
     t = provider.timeouts
-    return Timeouts(connect=t.connect, read=max(t.first_byte, t.idle), total=t.total)
+    return Timeouts(connect=t.connect, read=max(t.first_byte, t.idle), total=t.total, stream_max=t.stream_max)
+
+
+def response_limits(config: GatewayConfig) -> ResponseLimits:
+    server = config.server
+    return ResponseLimits(
+        max_response_bytes=server.max_response_bytes, max_sse_line_bytes=server.max_sse_line_bytes
+    )
 
 
 def provider_policy(provider: ProviderConfig) -> ProviderPolicy:

@@ -21,8 +21,12 @@ class ServerConfig(_Strict):
     workers: int = 1
     # Largest request body accepted (base64 images make bodies large; Anthropic allows 32 MB).
     max_body_bytes: int = 32 * 1024 * 1024
-    # Outbound HTTP client library behind the provider port.
-    http_client: Literal["httptools", "aiohttp", "httpx"] = "httptools"
+    # Outbound HTTP client behind the provider port; httpx honours HTTPS_PROXY / NO_PROXY.
+    http_client: Literal["httptools", "httpx"] = "httptools"
+    # What an upstream may send: one line of a stream, and a whole (non-streaming) body after
+    # decompression. Beyond them the request fails with a 502 that names the limit.
+    max_sse_line_bytes: Annotated[int, msgspec.Meta(gt=0)] = 16 * 1024 * 1024
+    max_response_bytes: Annotated[int, msgspec.Meta(gt=0)] = 64 * 1024 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # json: one JSON object per line; console: aligned, coloured text for a person reading a
     # terminal; auto: console when the log's stream is a terminal, else json.
@@ -93,6 +97,7 @@ class TimeoutsConfig(_Strict):
     first_byte: float = 300.0  # until a stream's first event arrives
     idle: float = 60.0  # between two events of a stream
     total: float = 600.0  # a whole non-streaming request (and a count_tokens call)
+    stream_max: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a whole stream; None: no bound
 
 
 class RetriesConfig(_Strict):

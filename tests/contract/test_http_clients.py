@@ -7,9 +7,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.outbound.http import HttpClient, Timeouts, create_http_client
+from adapters.outbound.http import ClientKind, HttpClient, Timeouts, create_http_client
+from adapters.outbound.http.body import ResponseLimits
 from domain.errors import ErrorKind, GatewayError
 from tests.conftest import fixture_bytes, sse_lines
+from tests.fakes.hostile import (
+    BadHeader,
+    Endless,
+    GzipBomb,
+    HostileUpstream,
+    HugeBody,
+    HugeHead,
+    HugeLine,
+    Status,
+)
 from tests.fakes.upstream import FakeUpstream, Refuse, Stall, error, sse_fixture
 
 TIMEOUTS = Timeouts(connect=0.5, read=0.2, total=1.0)
@@ -26,9 +37,14 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
         yield fake
 
 
-@pytest.fixture(params=["httptools", "aiohttp", "httpx"])
-async def client(request: pytest.FixtureRequest) -> AsyncIterator[HttpClient]:
-    http = create_http_client(request.param, name="fake", timeouts=TIMEOUTS)
+@pytest.fixture(params=["httptools", "httpx"])
+def client_kind(request: pytest.FixtureRequest) -> ClientKind:
+    return request.param
+
+
+@pytest.fixture
+async def client(client_kind: ClientKind) -> AsyncIterator[HttpClient]:
+    http = create_http_client(client_kind, name="fake", timeouts=TIMEOUTS)
     yield http
     await http.aclose()
 
@@ -119,6 +135,7 @@ async def test_connection_closed_without_an_answer_is_unavailable(client: HttpCl
         await client.post(chat_url(upstream), JSON, OPENAI_BODY)
 
     assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert caught.value.message == "Provider 'fake' closed the connection without answering"
 
 
 @pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])
@@ -162,6 +179,7 @@ async def test_connection_cut_mid_stream_raises_unavailable_from_lines(
                 seen.append(line)
 
     assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert caught.value.message.startswith("Provider 'fake' closed the connection before its response ended")
     assert seen == sse_lines("anthropic/stream_text.sse")[:9]
 
 
@@ -191,8 +209,10 @@ async def test_sequential_requests_reuse_one_pooled_connection(client: HttpClien
     assert upstream.connections == 1
 
 
-async def test_aclose_twice_and_before_first_use_is_fine(client: HttpClient, upstream: FakeUpstream):
-    unused = create_http_client("aiohttp", name="unused", timeouts=TIMEOUTS)
+async def test_aclose_twice_and_before_first_use_is_fine(
+    client: HttpClient, client_kind: ClientKind, upstream: FakeUpstream
+):
+    unused = create_http_client(client_kind, name="unused", timeouts=TIMEOUTS)
     await unused.aclose()
     await unused.aclose()
     await client.post(chat_url(upstream), JSON, OPENAI_BODY)
@@ -206,3 +226,167 @@ async def test_unusable_url_is_a_configuration_error(client: HttpClient, url: st
         await client.post(url, JSON, OPENAI_BODY)
 
     assert (caught.value.kind, caught.value.provider) == (ErrorKind.CONFIGURATION, "fake")
+
+
+# ---- limits on what an upstream sends (adapters/outbound/http/body.py) ------------------------
+
+SMALL = ResponseLimits(max_response_bytes=1024 * 1024, max_sse_line_bytes=256 * 1024)
+KEY = "sk-proj-contract0key1abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileUpstream]:
+    async with HostileUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def limited(client_kind: ClientKind) -> AsyncIterator[HttpClient]:
+    timeouts = Timeouts(connect=0.5, read=2.0, total=10.0, stream_max=0.5)
+    http = create_http_client(client_kind, name="fake", timeouts=timeouts, response=SMALL)
+    yield http
+    await http.aclose()
+
+
+async def fail(client: HttpClient, url: str, *, use_stream: bool) -> GatewayError:
+    """The GatewayError a POST (or a stream, read to its end) ends with."""
+    with pytest.raises(GatewayError) as caught:
+        if use_stream:
+            async with client.stream(url, JSON, OPENAI_STREAM_BODY) as stream:
+                async for _line in stream.lines():
+                    pass
+        else:
+            await client.post(url, JSON, OPENAI_BODY)
+    assert (caught.value.kind, caught.value.client_status) == (ErrorKind.PROTOCOL, 502)
+    return caught.value
+
+
+@pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])
+@pytest.mark.parametrize("size", [80 * 1024, 50 * 1024 * 1024], ids=["80KiB", "50MiB"])
+async def test_a_response_head_over_64_kib_is_refused_as_it_arrives(
+    limited: HttpClient, hostile: HostileUpstream, use_stream: bool, size: int
+):
+    hostile.script(HugeHead(size))
+
+    error = await fail(limited, hostile.url + "/v1/chat/completions", use_stream=use_stream)
+
+    assert error.message == (
+        "Provider 'fake' sent a response head (status line and headers) larger than 64 KiB"
+    )
+    assert size < 1024 * 1024 or await hostile_gone(hostile)  # the client stopped reading
+
+
+async def test_a_head_under_64_kib_is_fine(limited: HttpClient, hostile: HostileUpstream):
+    hostile.script(HugeHead(60 * 1024))
+
+    response = await limited.post(hostile.url + "/v1/chat/completions", JSON, OPENAI_BODY)
+
+    assert (response.status, response.body, len(response.headers["x-padding"])) == (200, b"{}", 60 * 1024)
+
+
+@pytest.mark.parametrize(
+    "script", [HugeBody(5 * 1024 * 1024), GzipBomb(64 * 1024 * 1024)], ids=["plain", "gzip-bomb"]
+)
+async def test_a_body_over_max_response_bytes_after_decompression_is_refused(
+    limited: HttpClient, hostile: HostileUpstream, script: HugeBody | GzipBomb
+):
+    hostile.script(script)
+
+    error = await fail(limited, hostile.url + "/v1/chat/completions", use_stream=False)
+
+    assert error.message == (
+        "Provider 'fake' sent a response body larger than server.max_response_bytes "
+        "(1048576 bytes, after decompression)"
+    )
+
+
+async def test_an_error_body_of_a_stream_has_the_same_limit(limited: HttpClient, hostile: HostileUpstream):
+    hostile.script(GzipBomb(64 * 1024 * 1024))
+
+    async with limited.stream(hostile.url + "/v1/chat/completions", JSON, OPENAI_STREAM_BODY) as stream:
+        with pytest.raises(GatewayError) as caught:
+            await stream.read()
+
+    assert "server.max_response_bytes (1048576 bytes" in caught.value.message
+
+
+async def test_a_compressed_body_within_the_limit_is_decoded(limited: HttpClient, hostile: HostileUpstream):
+    hostile.script(GzipBomb(1024 * 1024))
+
+    response = await limited.post(hostile.url + "/v1/chat/completions", JSON, OPENAI_BODY)
+
+    assert response.body == bytes(1024 * 1024)
+
+
+@pytest.mark.parametrize("script", [HugeLine(50 * 1024 * 1024), GzipBomb(64 * 1024 * 1024, stream=True)],
+                         ids=["plain", "gzip-bomb"])
+async def test_a_stream_line_over_max_sse_line_bytes_is_refused(
+    limited: HttpClient, hostile: HostileUpstream, script: HugeLine | GzipBomb
+):
+    hostile.script(script)
+
+    error = await fail(limited, hostile.url + "/v1/chat/completions", use_stream=True)
+
+    assert error.message == (
+        "Provider 'fake' sent a stream line longer than server.max_sse_line_bytes (262144 bytes)"
+    )
+    assert isinstance(script, GzipBomb) or await hostile_gone(hostile)
+
+
+async def test_a_stream_longer_than_stream_max_is_cut(limited: HttpClient, hostile: HostileUpstream):
+    hostile.script(Endless(interval=0.01))
+    seen: list[bytes] = []
+
+    with pytest.raises(GatewayError) as caught:
+        async with limited.stream(hostile.url + "/v1/chat/completions", JSON, OPENAI_STREAM_BODY) as stream:
+            async for line in stream.lines():
+                seen.append(line)
+
+    assert caught.value.message == (
+        "Provider 'fake' kept a stream open longer than timeouts.stream_max (0.5 s); it was cut"
+    )
+    assert (caught.value.kind, caught.value.client_status) == (ErrorKind.PROTOCOL, 502)
+    assert len(seen) > 10
+    assert await hostile_gone(hostile)
+
+
+async def test_no_stream_max_by_default(client: HttpClient, upstream: FakeUpstream):
+    upstream.script(sse_fixture("openai/stream_text_with_usage.sse", delay_ms=5))
+
+    assert await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY) == sse_lines(
+        "openai/stream_text_with_usage.sse"
+    )[:-1]
+
+
+@pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])
+async def test_a_malformed_header_quoting_the_key_is_not_quoted_back(
+    limited: HttpClient, hostile: HostileUpstream, use_stream: bool
+):
+    hostile.script(BadHeader())
+    headers = {**JSON, "authorization": f"Bearer {KEY}"}
+
+    with pytest.raises(GatewayError) as caught:
+        if use_stream:
+            async with limited.stream(hostile.url + "/v1/chat/completions", headers, OPENAI_STREAM_BODY):
+                pass
+        else:
+            await limited.post(hostile.url + "/v1/chat/completions", headers, OPENAI_BODY)
+
+    assert KEY[:12] not in caught.value.message
+    assert caught.value.message.startswith("Provider 'fake' ")
+
+
+async def test_an_unsupported_content_encoding_is_named(limited: HttpClient, hostile: HostileUpstream):
+    hostile.script(Status(200, {"content-encoding": "br", "content-length": "2"}))
+
+    with pytest.raises(GatewayError) as caught:
+        await limited.post(hostile.url + "/v1/chat/completions", JSON, OPENAI_BODY)
+
+    assert caught.value.message == (
+        "Provider 'fake' sent an unreadable response: unsupported content-encoding 'br'"
+    )
+
+
+async def hostile_gone(hostile: HostileUpstream) -> bool:
+    """The client closed the connection before the fake finished its answer."""
+    return await FakeUpstream().wait_for(lambda: hostile.disconnects >= 1, timeout=2.0)

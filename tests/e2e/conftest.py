@@ -1,7 +1,7 @@
 """The real gateway process on a free loopback port, in front of the fake upstream.
 
-The gateway runs once per outbound HTTP client kind (httptools, aiohttp and httpx), so every end-to-end test
-proves all three. The process is killed with its parent (PR_SET_PDEATHSIG), so it never outlives a
+The gateway runs once per outbound HTTP client kind (httptools and httpx), so every end-to-end test
+proves both. The process is killed with its parent (PR_SET_PDEATHSIG), so it never outlives a
 test run, and at the end of the session.
 """
 
@@ -115,7 +115,7 @@ def upstream(upstream_server: FakeUpstream) -> FakeUpstream:
     return upstream_server.reset()
 
 
-@pytest.fixture(scope="session", params=["httptools", "aiohttp", "httpx"])
+@pytest.fixture(scope="session", params=["httptools", "httpx"])
 def gateway(request: pytest.FixtureRequest, upstream_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     http_client = request.param
     config = tmp_path_factory.mktemp(f"gw-{http_client}") / "config.yaml"

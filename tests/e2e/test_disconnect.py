@@ -81,7 +81,7 @@ def upstream(upstream_thread: FakeUpstream) -> FakeUpstream:
     return upstream_thread.reset()
 
 
-@pytest.fixture(params=["httptools", "aiohttp", "httpx"])
+@pytest.fixture(params=["httptools", "httpx"])
 async def gateway(
     request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path: Path
 ) -> AsyncIterator[str]:

@@ -31,7 +31,7 @@ def fakes() -> Iterator[tuple[FakeUpstream, FakeUpstream]]:
     backup.stop()
 
 
-@pytest.fixture(scope="module", params=["httptools", "aiohttp", "httpx"])
+@pytest.fixture(scope="module", params=["httptools", "httpx"])
 def gateway(
     request: pytest.FixtureRequest,
     fakes: tuple[FakeUpstream, FakeUpstream],

@@ -8,7 +8,7 @@ sends every request (none is refused by a circuit).
 Every request must end in a success or a protocol-correct error (an HTTP error the SDK parses,
 or the protocol's in-stream error event), none may hang (per-request deadline) and none may be
 lost: each one's request id appears exactly once in the access log. The counts are printed.
-``SOAK_REQUESTS`` and ``SOAK_HTTP_CLIENT`` (httptools, aiohttp or httpx) override the defaults.
+``SOAK_REQUESTS`` and ``SOAK_HTTP_CLIENT`` (httptools or httpx) override the defaults.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Headers: ``x-api-key`` (when configured), ``anthropic-version`` (the client's, w
 client sent one, else the configured default), ``anthropic-beta`` (the client's, joined with a
 configured one if both exist), ``content-type`` and the configured extra headers. The constant
 part is built once; a request copies it only when the client sent version or beta headers.
-The client's own ``x-api-key`` / ``authorization`` never reach this module.
+The client's own ``x-api-key`` / ``authorization`` never reach this module. Every error that
+leaves the provider, and every in-stream error event, has passed the scrubber.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from adapters.outbound.anthropic.errors import map_error
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
 from adapters.outbound.anthropic.response import parse_response
 from adapters.outbound.anthropic.stream import parse_upstream
+from adapters.outbound.errors import is_success
 from adapters.outbound.http import HttpClient
+from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
@@ -34,8 +37,9 @@ class AnthropicProvider:
     protocol = "anthropic"
     counts_locally = False  # see ChatProvider.counts_locally
 
-    def __init__(self, settings: ProviderSettings, http: HttpClient) -> None:
+    def __init__(self, settings: ProviderSettings, http: HttpClient, scrub: Scrubber = NO_SECRETS) -> None:
         self.name = settings.name
+        self._scrub = scrub
         self._settings = settings
         self._http = http
         base = settings.base_url.rstrip("/")
@@ -74,17 +78,20 @@ class AnthropicProvider:
         self._check_key()
         args = (request, model, self._settings)
         body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
-        answer = await self._http.post(self._messages_url, self._headers_for(request), body)
-        if answer.status >= 400:
-            raise map_error(answer.status, answer.headers, answer.body, self.name)
-        # An Anthropic client gets this body as it is: its content blocks need no converting.
-        native = request.native
-        return parse_response(answer.body, content=native is UNSET or native.protocol != "anthropic")
+        try:
+            answer = await self._http.post(self._messages_url, self._headers_for(request), body)
+            if not is_success(answer.status):
+                raise map_error(answer.status, answer.headers, answer.body, self.name)
+            # An Anthropic client gets this body as it is: its content blocks need no converting.
+            native = request.native
+            return parse_response(answer.body, content=native is UNSET or native.protocol != "anthropic")
+        except GatewayError as exc:
+            raise self._scrub.error(exc) from None
 
     def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
         """The parser's generator itself: it opens the upstream request (``_lines``) on its
         first ``__anext__`` and closes it on ``aclose()``."""
-        return parse_upstream(self._lines(request, model))
+        return parse_upstream(self._lines(request, model), scrub=self._scrub)
 
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -92,7 +99,7 @@ class AnthropicProvider:
         args = (request, model, self._settings)
         body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         async with self._http.stream(self._messages_url, self._headers_for(request), body) as upstream:
-            if upstream.status >= 400:
+            if not is_success(upstream.status):
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
             yield upstream.lines()
 
@@ -100,12 +107,14 @@ class AnthropicProvider:
         self._check_key()
         build, args = build_count_tokens_body, (request, model, self._settings)
         body = await off_loop(build, *args) if is_large(request) else build(*args)
-        answer = await self._http.post(self._count_url, self._headers_for(request), body)
-        if answer.status >= 400:
-            raise map_error(answer.status, answer.headers, answer.body, self.name)
         try:
+            answer = await self._http.post(self._count_url, self._headers_for(request), body)
+            if not is_success(answer.status):
+                raise map_error(answer.status, answer.headers, answer.body, self.name)
             return _decode_count(answer.body).input_tokens
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise GatewayError(
                 ErrorKind.PROTOCOL, f"Unreadable count_tokens answer from '{self.name}': {exc}"
             ) from None
+        except GatewayError as exc:
+            raise self._scrub.error(exc) from None

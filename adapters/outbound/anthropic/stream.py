@@ -4,9 +4,9 @@ Anthropic's event grammar is the IR's, so the mapping is one to one and every ev
 frame's data as ``native`` (an Anthropic frontdoor relays it untouched). Events or deltas the IR
 does not model (``citations_delta``, event types added later) become ``Ping(native=data)``: a
 native relay keeps them, other frontdoors ignore them. An ``error`` event becomes a
-``StreamError`` and ends the stream; a stream that ends before ``message_stop`` raises
-``GatewayError(UNAVAILABLE)``. After ``message_stop`` the rest of the body is read (and ignored)
-so that the connection can go back to the pool.
+``StreamError`` (its message and native data scrubbed of secrets) and ends the stream; a stream
+that ends before ``message_stop`` raises ``GatewayError(UNAVAILABLE)``. After ``message_stop``
+the rest of the body is read (and ignored) so that the connection can go back to the pool.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import msgspec
 
 from adapters.outbound.anthropic.errors import kind_of_type
 from adapters.outbound.anthropic.response import block_to_ir, usage_to_ir
+from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.anthropic import response as wire
 from adapters.protocols.sse import decode_sse
 from domain.errors import ErrorKind, GatewayError
@@ -56,7 +57,7 @@ def _delta_to_ir(delta: wire.Delta) -> Delta | None:
             return None
 
 
-def _event_to_ir(event: wire.StreamEvent, data: bytes) -> AnyEvent:
+def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEvent:
     """The IR event for one upstream event (``Ping`` for what the IR does not model)."""
     index = event.index
     match event.type:
@@ -86,31 +87,38 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes) -> AnyEvent:
             return MessageStop(native=data)
         case "error":
             error = event.error or wire.ErrorObject()
-            return StreamError(kind=kind_of_type(error.type).value, message=error.message, native=data)
+            return scrub.stream_error(kind_of_type(error.type).value, error.message, data)
         case _:  # ping, and event types the IR does not model
             return Ping(native=data)
 
 
-def parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[AnyEvent]:
+def parse_stream(lines: AsyncIterator[bytes], scrub: Scrubber = NO_SECRETS) -> AsyncIterator[AnyEvent]:
     """IR events from the lines of an Anthropic ``/v1/messages`` stream."""
-    return parse_upstream(nullcontext(lines))
+    return parse_upstream(nullcontext(lines), scrub=scrub)
 
 
-async def parse_upstream(opener: AbstractAsyncContextManager[AsyncIterator[bytes]]) -> AsyncIterator[AnyEvent]:
+async def parse_upstream(
+    opener: AbstractAsyncContextManager[AsyncIterator[bytes]], *, scrub: Scrubber = NO_SECRETS
+) -> AsyncIterator[AnyEvent]:
     """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
-    with the iterator): the provider's stream is this generator, one hop less per event."""
+    with the iterator): the provider's stream is this generator, one hop less per event. Its
+    errors (opening, reading, parsing) leave it scrubbed."""
     stopped = False
-    async with opener as lines:
-        async for frame in decode_sse(lines):
-            if stopped:  # drain: the body ends right after message_stop
-                continue
-            try:
-                ir = _event_to_ir(_decode_event(frame.data), frame.data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise GatewayError(ErrorKind.PROTOCOL, f"Unreadable Anthropic stream event: {exc}") from None
-            yield ir
-            if isinstance(ir, StreamError):
-                return
-            stopped = isinstance(ir, MessageStop)
-        if not stopped:
-            raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
+    try:
+        async with opener as lines:
+            async for frame in decode_sse(lines):
+                if stopped:  # drain: the body ends right after message_stop
+                    continue
+                try:
+                    ir = _event_to_ir(_decode_event(frame.data), frame.data, scrub)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    message = f"Unreadable Anthropic stream event: {exc}"
+                    raise GatewayError(ErrorKind.PROTOCOL, message) from None
+                yield ir
+                if isinstance(ir, StreamError):
+                    return
+                stopped = isinstance(ir, MessageStop)
+            if not stopped:
+                raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
+    except GatewayError as exc:
+        raise scrub.error(exc) from None

@@ -2,9 +2,11 @@
 
 Three things: POST a body and read the whole answer; POST a body and iterate the SSE lines of
 the answer; close the pool. One module per client implements it (``httptools_client``, the
-default, ``aiohttp_client`` and ``httpx_client``); ``create_http_client`` picks one by name. Transport failures are raised as
-``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so that
-providers and the service never see a library's exception types.
+default, and ``httpx_client``, which also honours proxy settings from the environment);
+``create_http_client`` picks one by name. Both bound what an upstream sends the same way
+(``body.py``: head, body after decompression, line, stream duration). Transport failures are
+raised as ``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so
+that providers and the service never see a library's exception types.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from typing import Literal, Protocol
 
 import msgspec
 
-ClientKind = Literal["httptools", "aiohttp", "httpx"]
+from adapters.outbound.http.body import ResponseLimits
+
+ClientKind = Literal["httptools", "httpx"]
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds. ``read``: the longest wait for the next bytes (first byte or between chunks);
-    ``total``: the whole exchange of a non-streaming request."""
+    ``total``: the whole exchange of a non-streaming request; ``stream_max``: the whole
+    exchange of a streaming one (None: no bound)."""
 
     connect: float = 10.0
     read: float = 300.0
     total: float = 600.0
+    stream_max: float | None = None
 
 
 class PoolLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,20 +70,21 @@ class HttpClient(Protocol):
 
 
 def create_http_client(
-    kind: ClientKind, *, name: str, timeouts: Timeouts, limits: PoolLimits | None = None
+    kind: ClientKind,
+    *,
+    name: str,
+    timeouts: Timeouts,
+    limits: PoolLimits | None = None,
+    response: ResponseLimits | None = None,
 ) -> HttpClient:
     """One pooled client for the provider ``name`` (used in error messages)."""
     limits = limits or PoolLimits()
     if kind == "httpx":
         from adapters.outbound.http.httpx_client import HttpxClient
 
-        return HttpxClient(name=name, timeouts=timeouts, limits=limits)
+        return HttpxClient(name=name, timeouts=timeouts, limits=limits, response=response)
     if kind == "httptools":
         from adapters.outbound.http.httptools_client import HttptoolsClient
 
-        return HttptoolsClient(name=name, timeouts=timeouts, limits=limits)
-    if kind == "aiohttp":
-        from adapters.outbound.http.aiohttp_client import AiohttpClient
-
-        return AiohttpClient(name=name, timeouts=timeouts, limits=limits)
+        return HttptoolsClient(name=name, timeouts=timeouts, limits=limits, response=response)
     raise ValueError(f"unknown HTTP client kind: {kind!r}")

@@ -1,7 +1,8 @@
 """Transport failures as GatewayErrors, worded the same whichever client library failed.
 
-Messages name the provider and the library's reason, with any URL cut to its scheme and host:
-no credentials, path or query string (where a key could sit) reaches a client or a log.
+Messages name the provider and the library's reason, with any URL cut to its scheme and host
+(no credentials, path or query string, where a key could sit) and without the raw bytes a
+library quotes from the upstream's answer (h11's "illegal header line: b'...'").
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import re
 from domain.errors import ErrorKind, GatewayError
 
 _URL_IN_TEXT = re.compile(r"(https?://)(?:[^\s/@]*@)?([^\s/?#'\"\])]+)[^\s'\"\])]*")
+_QUOTED_BYTES = re.compile(r"\s*:?\s*(?:bytearray\()?\bb(['\"]).*")  # a bytes repr, and all after it
 
 
 def reason(exc: BaseException) -> str:
     """The first line of an exception's text (or its type), URLs reduced to scheme and host."""
-    text = str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+    text = _QUOTED_BYTES.sub("", str(exc).split("\n", 1)[0]).strip() or type(exc).__name__
     return _URL_IN_TEXT.sub(r"\1\2", text)
 
 
@@ -39,3 +41,11 @@ def unusable_url(name: str, exc: BaseException) -> GatewayError:
 
 def unreadable(name: str, exc: BaseException) -> GatewayError:
     return GatewayError(ErrorKind.PROTOCOL, f"Provider '{name}' sent an unreadable response: {reason(exc)}", provider=name)
+
+
+def closed_early(name: str, *, answered: bool, detail: str = "") -> GatewayError:
+    """The upstream closed the connection without answering, or before its answer ended."""
+    what = "before its response ended" if answered else "without answering"
+    suffix = f" ({detail})" if detail else ""
+    message = f"Provider '{name}' closed the connection {what}{suffix}"
+    return GatewayError(ErrorKind.UNAVAILABLE, message, provider=name)

@@ -1,10 +1,13 @@
 """One keep-alive HTTP/1.1 client connection: an asyncio protocol around httptools' parser.
 
 A connection carries one exchange at a time. ``send`` writes a request whose head the caller
-encoded; the parser's callbacks collect the status, the headers and the body chunks, and wake
-the one coroutine waiting on them (``wait_headers``, ``read_chunk``, ``read_all``). The caller
-decides what happens to the connection afterwards: back to its pool when ``reusable``, else
-``abort``.
+encoded; the parser's callbacks collect the status, the headers and the body chunks (as sent:
+the caller decodes a compressed body), and wake the one coroutine waiting on them
+(``wait_headers``, ``read_chunk``, ``read_all``). The caller decides what happens to the
+connection afterwards: back to its pool when ``reusable``, else ``abort``.
+
+Limits: a response head over ``HEAD_LIMIT`` bytes, and a body over the limit ``read_all`` is
+given, fail the exchange with ``LimitExceeded`` as soon as the bytes pass it.
 
 Flow control: body chunks nobody has read yet are held up to ``HIGH_WATER`` bytes, then reading
 from the socket pauses until the consumer catches up, so a slow client of a fast upstream cannot
@@ -13,20 +16,21 @@ grow the gateway's memory.
 Timeouts cost one timer per exchange, armed at ``send`` and re-armed only when it fires:
 ``read`` bounds each wait for bytes (measured from the later of the wait's start and the last
 bytes received; a consumer that is behind is not the upstream's fault), ``total`` the whole
-exchange. A failed exchange raises ``UpstreamTimeout``, ``ConnectionLost`` or
-``httptools.HttpParserError``; the client maps them to the gateway's errors.
+exchange (or, for a stream, ``stream_max``). A failed exchange raises ``UpstreamTimeout``,
+``ConnectionLost``, ``LimitExceeded`` or ``httptools.HttpParserError``; the client maps them
+to the gateway's errors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Callable
 
 import httptools
 
+from adapters.outbound.http.body import HEAD_LIMIT, body_too_large, head_too_large
+
 HIGH_WATER = 256 * 1024  # unread body bytes before reading from the socket pauses
-_ZLIB_AUTO = 32 + zlib.MAX_WBITS  # gzip or zlib header, detected
 
 
 class UpstreamTimeout(Exception):
@@ -38,15 +42,19 @@ class UpstreamTimeout(Exception):
 
 
 class ConnectionLost(ConnectionError):
-    """The connection ended before the response did."""
+    """The connection ended before the response did; ``answered``: after its head arrived."""
+
+    def __init__(self, reason: str, *, answered: bool = False) -> None:
+        super().__init__(reason)
+        self.answered = answered
 
 
 class H1Connection(asyncio.Protocol):
     __slots__ = (
         "transport", "origin", "idle_since", "reused", "received", "status", "headers", "complete",
         "error", "_loop", "_parser", "_on_lost", "_raw", "_chunks", "_buffered", "_paused",
-        "_headers_done", "_until_eof", "_informational", "_keep_alive", "_decoder", "_waiter",
-        "_wait_since", "_last", "_read", "_total_at", "_timer", "_busy", "_whole",
+        "_headers_done", "_until_eof", "_informational", "_keep_alive", "_head_size", "_waiter",
+        "_wait_since", "_last", "_read", "_total_at", "_timer", "_busy", "_whole", "_body_limit",
     )  # fmt: skip
 
     def __init__(self, origin: tuple[str, str, int], on_lost: Callable[[H1Connection], None]) -> None:
@@ -67,6 +75,7 @@ class H1Connection(asyncio.Protocol):
         if self._paused:
             self._resume()
         self._whole = False  # read_all() runs: the whole body is wanted, no pausing
+        self._body_limit = 0  # read_all()'s limit on the body
         self.received = 0  # response bytes of the current exchange
         self.status = 0
         self.headers: dict[str, str] = {}
@@ -79,7 +88,7 @@ class H1Connection(asyncio.Protocol):
         self._until_eof = False
         self._informational = False
         self._keep_alive = False
-        self._decoder: zlib._Decompress | None = None
+        self._head_size = 0  # bytes of header names and values seen
         self._wait_since = 0.0
         self._last = 0.0
         self._read = 0.0
@@ -132,8 +141,16 @@ class H1Connection(asyncio.Protocol):
                 return b""
             await self._wait()
 
-    async def read_all(self) -> bytes:
+    async def read_all(self, limit: int) -> bytes:
+        """The whole body, as sent; more than ``limit`` bytes raise ``LimitExceeded`` as soon
+        as they arrive (at once when the upstream announces as much)."""
+        length = self.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise body_too_large(limit)
         self._whole = True  # the whole body is wanted: keep reading, and time out on the upstream
+        self._body_limit = limit
+        if self._buffered > limit:
+            raise body_too_large(limit)
         if self._paused:
             self._resume()
         while not self.complete:
@@ -222,21 +239,24 @@ class H1Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(httptools.HttpParserError("the upstream switched protocols"))
+        except httptools.HttpParserCallbackError as exc:  # raised by a callback of ours: its reason
+            self._fail(exc.__context__ if isinstance(exc.__context__, Exception) else exc)
         except httptools.HttpParserError as exc:
             self._fail(exc)
-        except zlib.error as exc:
-            self._fail(httptools.HttpParserError(f"undecodable compressed body: {exc}"))
+        else:
+            if not self._headers_done and self.received > HEAD_LIMIT:  # a head without end
+                self._fail(head_too_large())
 
     def eof_received(self) -> bool:
         return False  # close our side too; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._busy and not self.complete:
-            if exc is None and self._until_eof:  # a body delimited by the end of the connection
+            if exc is None and self._until_eof and self.error is None:  # the end of a body sent until close
                 self._end_body()
             elif self.error is None:
-                reason = f"{type(exc).__name__}: {exc}" if exc else "the server closed the connection"
-                self.error = ConnectionLost(reason)
+                reason = f"{exc}" if exc else ""
+                self.error = ConnectionLost(reason, answered=self._headers_done)
         self.finish()
         self._wake()
         self._on_lost(self)
@@ -248,6 +268,9 @@ class H1Connection(asyncio.Protocol):
             raise httptools.HttpParserError("the upstream sent a second response to one request")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > HEAD_LIMIT:
+            raise head_too_large()
         self._raw.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -267,21 +290,15 @@ class H1Connection(asyncio.Protocol):
         self._headers_done = True
         if status not in (204, 304) and "content-length" not in headers:
             self._until_eof = "chunked" not in headers.get("transfer-encoding", "").lower()
-        encoding = headers.get("content-encoding", "identity").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            self._decoder = zlib.decompressobj(_ZLIB_AUTO)
-        elif encoding not in ("identity", ""):
-            raise httptools.HttpParserError(f"unsupported content-encoding {encoding!r}")
         self._wake()
 
     def on_body(self, body: bytes) -> None:
-        if self._decoder is not None:
-            body = self._decoder.decompress(body)
-            if not body:
-                return
         self._chunks.append(body)
         self._buffered += len(body)
-        if self._buffered > HIGH_WATER and not (self._whole or self._paused) and self.transport is not None:
+        if self._whole:
+            if self._buffered > self._body_limit:
+                raise body_too_large(self._body_limit)
+        elif self._buffered > HIGH_WATER and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
         self._wake()
@@ -293,15 +310,6 @@ class H1Connection(asyncio.Protocol):
         self._end_body()
 
     def _end_body(self) -> None:
-        decoder = self._decoder
-        if decoder is not None:
-            tail = decoder.flush()
-            if tail:
-                self._chunks.append(tail)
-            self._decoder = None
-            if not decoder.eof:
-                self._fail(httptools.HttpParserError("the compressed body ends before its end"))
-                return
         if self._paused:
             self._resume()
         self.complete = True

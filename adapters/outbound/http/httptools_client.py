@@ -16,16 +16,18 @@ Choices, for the record:
   headers, ``Content-Length``. A header name or value with a line break or NUL is refused, as is
   a URL with credentials in it.
 * No ``Accept-Encoding`` is sent (LLM answers are small and this keeps CPU down); a gzip or
-  deflate body that comes anyway is decoded.
+  deflate body that comes anyway is decoded, within the limits of ``body.py``.
 * A connection the server closes while idle leaves the pool at once. A request that meets a
   connection closed as it went out fails as ``UNAVAILABLE``, as with the other clients: not
   retried here, where it would be invisible, but by the provider's retry policy.
 * Timeouts as the other clients: ``connect`` bounds the wait for a pooled connection plus the
-  TCP/TLS connect, ``read`` every wait for bytes, ``total`` a non-streaming exchange.
+  TCP/TLS connect, ``read`` every wait for bytes, ``total`` a non-streaming exchange and
+  ``stream_max`` (when set) a streaming one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
@@ -34,16 +36,34 @@ from urllib.parse import urlsplit
 import httptools
 
 from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
-from adapters.outbound.http.errors import timed_out, unavailable, unreachable, unreadable, unusable_url
-from adapters.outbound.http.h1_connection import H1Connection, UpstreamTimeout
+from adapters.outbound.http.body import (
+    STREAM_PIECE,
+    BadEncoding,
+    LimitExceeded,
+    LineSplitter,
+    ResponseLimits,
+    WholeBody,
+    inflater_for,
+    over_limit,
+    stream_too_long,
+)
+from adapters.outbound.http.errors import (
+    closed_early,
+    reason,
+    timed_out,
+    unavailable,
+    unreachable,
+    unreadable,
+    unusable_url,
+)
+from adapters.outbound.http.h1_connection import ConnectionLost, H1Connection, UpstreamTimeout
 from adapters.outbound.http.h1_pool import H1Pool, Origin
-from adapters.protocols.sse import split_lines
 from domain.errors import ErrorKind, GatewayError
 
 USER_AGENT = "poly-llm-gateway"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-_TransportErrors = (OSError, UpstreamTimeout, httptools.HttpParserError)
+_TransportErrors = (OSError, UpstreamTimeout, httptools.HttpParserError, LimitExceeded, BadEncoding)
 _URL_CACHE_SIZE = 256
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
 
@@ -51,11 +71,14 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
 class HttptoolsClient:
     """``HttpClient`` over a pool of httptools-parsed HTTP/1.1 connections."""
 
-    __slots__ = ("name", "timeouts", "_pool", "_urls")
+    __slots__ = ("name", "timeouts", "response_limits", "_pool", "_urls")
 
-    def __init__(self, *, name: str, timeouts: Timeouts, limits: PoolLimits) -> None:
+    def __init__(
+        self, *, name: str, timeouts: Timeouts, limits: PoolLimits, response: ResponseLimits | None = None
+    ) -> None:
         self.name = name
         self.timeouts = timeouts
+        self.response_limits = response or ResponseLimits()
         self._pool = H1Pool(
             max_connections=limits.max_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -66,7 +89,7 @@ class HttptoolsClient:
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         conn = await self._send(url, headers, body, self.timeouts.total)
         try:
-            content = await conn.read_all()
+            content = await self._read_body(conn)
         except BaseException as exc:
             conn.abort()
             if isinstance(exc, _TransportErrors):
@@ -104,6 +127,16 @@ class HttptoolsClient:
                 raise self._error(exc) from None
             raise
         return conn
+
+    async def _read_body(self, conn: H1Connection) -> bytes:
+        """The whole body, decoded, within ``max_response_bytes`` (after decompression)."""
+        limit = self.response_limits.max_response_bytes
+        if "content-encoding" not in conn.headers:
+            return await conn.read_all(limit)
+        body = WholeBody(conn.headers, limit)
+        while chunk := await conn.read_chunk():
+            await body.add(chunk)
+        return body.result()
 
     def _head(self, url: str, headers: Mapping[str, str], length: int) -> tuple[Origin, bytes]:
         parsed = self._urls.get(url)
@@ -173,16 +206,22 @@ class HttptoolsClient:
         self._urls[url] = parsed
         return parsed
 
-    def _error(self, exc: BaseException) -> GatewayError:
+    def _error(self, exc: BaseException, *, streaming: bool = False) -> GatewayError:
         name = self.name
         match exc:
             case UpstreamTimeout(phase="connect"):
                 return timed_out(name, self.timeouts.connect)
             case UpstreamTimeout(phase="read"):
                 return timed_out(name, self.timeouts.read)
+            case UpstreamTimeout() if streaming and self.timeouts.stream_max is not None:
+                return over_limit(name, stream_too_long(self.timeouts.stream_max))
             case UpstreamTimeout():
                 return timed_out(name, self.timeouts.total)
-            case httptools.HttpParserError():
+            case LimitExceeded():
+                return over_limit(name, exc)
+            case ConnectionLost(answered=answered):
+                return closed_early(name, answered=answered, detail=reason(exc) if str(exc) else "")
+            case httptools.HttpParserError() | BadEncoding():
                 return unreadable(name, exc)
             case _:  # refused, reset, DNS, TLS, the server closed the connection
                 return unavailable(name, exc)
@@ -208,7 +247,8 @@ class HttptoolsStream:
         self._conn: H1Connection | None = None
 
     async def __aenter__(self) -> HttptoolsStream:
-        conn = await self._owner._send(self._url, self._request_headers, self._body, None)
+        owner = self._owner
+        conn = await owner._send(self._url, self._request_headers, self._body, owner.timeouts.stream_max)
         self._conn = conn
         self.status = conn.status
         self.headers = conn.headers
@@ -224,19 +264,30 @@ class HttptoolsStream:
     async def read(self) -> bytes:
         assert self._conn is not None, "read() outside the stream's context"
         try:
-            return await self._conn.read_all()
+            return await self._owner._read_body(self._conn)
         except _TransportErrors as exc:
-            raise self._owner._error(exc) from None
+            raise self._owner._error(exc, streaming=True) from None
 
     async def lines(self) -> AsyncIterator[bytes]:
         conn = self._conn
         assert conn is not None, "lines() outside the stream's context"
-        buffer = bytearray()
+        splitter = LineSplitter(self._owner.response_limits.max_sse_line_bytes)
         try:
+            inflater = inflater_for(conn.headers)
             while chunk := await conn.read_chunk():
-                for line in split_lines(buffer, chunk):
+                if inflater is None:
+                    for line in splitter.feed(chunk):
+                        yield line
+                    continue
+                for piece in inflater.pieces(chunk, STREAM_PIECE):
+                    for line in splitter.feed(piece):
+                        yield line
+                    await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
+            if inflater is not None:
+                for line in splitter.feed(inflater.finish()):
                     yield line
         except _TransportErrors as exc:
-            raise self._owner._error(exc) from None
-        if buffer:  # the last line had no terminator, or ended with a lone "\r"
-            yield bytes(buffer[:-1] if buffer[-1] == 0x0D else buffer)
+            raise self._owner._error(exc, streaming=True) from None
+        last = splitter.rest()
+        if last is not None:  # the last line had no terminator
+            yield last

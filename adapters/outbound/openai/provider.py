@@ -2,7 +2,8 @@
 
 Bodies and parsing live in the sibling modules. Headers are built once: ``authorization:
 Bearer <key>`` when a key is configured, ``content-type``, ``accept`` and the configured extra
-headers (which may override the defaults). No client header is ever forwarded.
+headers (which may override the defaults). No client header is ever forwarded. Every error that
+leaves the provider, and every in-stream error event, has passed the scrubber.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from adapters.outbound import ProviderSettings
+from adapters.outbound.errors import is_success
 from adapters.outbound.http import HttpClient
 from adapters.outbound.openai.errors import map_error
 from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
 from adapters.outbound.openai.stream import parse_upstream
+from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
 from domain.offload import is_large, off_loop
@@ -26,8 +29,9 @@ class OpenAIProvider:
     protocol = "openai"
     counts_locally = True  # see ChatProvider.counts_locally
 
-    def __init__(self, settings: ProviderSettings, http: HttpClient) -> None:
+    def __init__(self, settings: ProviderSettings, http: HttpClient, scrub: Scrubber = NO_SECRETS) -> None:
         self.name = settings.name
+        self._scrub = scrub
         self._settings = settings
         self._http = http
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
@@ -50,19 +54,23 @@ class OpenAIProvider:
         self._check_key()
         args = (request, model, self._settings)
         body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
-        answer = await self._http.post(self._url, self._headers, body)
-        if answer.status >= 400:
-            raise map_error(answer.status, answer.headers, answer.body, self.name)
-        # An OpenAI client gets this body as it is: read only what routing and logging need.
-        native = request.native
-        return parse_response(answer.body, content=native is UNSET or native.protocol != "openai")
+        try:
+            answer = await self._http.post(self._url, self._headers, body)
+            if not is_success(answer.status):
+                raise map_error(answer.status, answer.headers, answer.body, self.name)
+            # An OpenAI client gets this body as it is: read only what routing and logging need.
+            native = request.native
+            return parse_response(answer.body, content=native is UNSET or native.protocol != "openai")
+        except GatewayError as exc:
+            raise self._scrub.error(exc) from None
 
     def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
         """The parser's generator itself: it opens the upstream request (``_lines``) on its
         first ``__anext__`` and closes it on ``aclose()``."""
         native = request.native  # an OpenAI client gets the frames as they are
         relay = native is not UNSET and native.protocol == "openai"
-        return parse_upstream(self._lines(request, model), relay_usage=request.include_usage is True, relay=relay)
+        lines = self._lines(request, model)
+        return parse_upstream(lines, relay_usage=request.include_usage is True, relay=relay, scrub=self._scrub)
 
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -70,7 +78,7 @@ class OpenAIProvider:
         args = (request, model, self._settings)
         body = await off_loop(build_body, *args) if is_large(request) else build_body(*args)
         async with self._http.stream(self._url, self._stream_headers, body) as upstream:
-            if upstream.status >= 400:
+            if not is_success(upstream.status):
                 raise map_error(upstream.status, upstream.headers, await upstream.read(), self.name)
             yield upstream.lines()
 

@@ -15,6 +15,10 @@ Relay mode (``relay=True``: an OpenAI client, which gets the frames as they are)
 service and the stream's end need is read (ids, usage, the finish, an error frame); the first
 chunk yields ``MessageStart`` and every other relayed frame a ``Ping``, each with its native
 data, then ``MessageDelta`` and ``MessageStop`` as usual. The content is never parsed.
+
+Errors: an error frame becomes a ``StreamError`` (before anything started, a ``GatewayError``),
+its message and native data scrubbed of secrets; every ``GatewayError`` leaving the parser
+(opening, reading, parsing) is scrubbed too.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from adapters.outbound.openai.response import (
     text_of,
     usage_of,
 )
+from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead, Message, ToolCall
 from adapters.protocols.sse import decode_sse
 from domain.accumulate import merge_usage
@@ -153,24 +158,26 @@ Opener = AbstractAsyncContextManager[AsyncIterator[bytes]]
 
 
 def parse_stream(
-    lines: AsyncIterator[bytes], *, relay_usage: bool, relay: bool = False
+    lines: AsyncIterator[bytes], *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
 ) -> AsyncIterator[AnyEvent]:
     """IR events of an upstream chat.completion.chunk stream (choice 0; other choices' frames
     only reach an OpenAI client through ``native``); ``relay``: see the module's docstring."""
-    return parse_upstream(nullcontext(lines), relay_usage=relay_usage, relay=relay)
+    return parse_upstream(nullcontext(lines), relay_usage=relay_usage, relay=relay, scrub=scrub)
 
 
-def parse_upstream(opener: Opener, *, relay_usage: bool, relay: bool = False) -> AsyncIterator[AnyEvent]:
+def parse_upstream(
+    opener: Opener, *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
+) -> AsyncIterator[AnyEvent]:
     """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
     with the iterator): the provider's stream is this generator, one hop less per event."""
-    return _relay_events(opener, relay_usage) if relay else _events(opener, relay_usage)
+    return _relay_events(opener, relay_usage, scrub) if relay else _events(opener, relay_usage, scrub)
 
 
 def _unreadable(exc: Exception) -> GatewayError:
     return GatewayError(ErrorKind.PROTOCOL, f"Upstream sent an unreadable stream chunk: {exc}")
 
 
-def _decode(decoder: Any, data: bytes, started: bool) -> tuple[Any, StreamError | None]:
+def _decode(decoder: Any, data: bytes, started: bool, scrub: Scrubber) -> tuple[Any, StreamError | None]:
     """One frame's chunk, and the ``StreamError`` to end with when it is an error frame. Before
     anything was sent, an error frame is raised instead: an ordinary error (and a reason to fall
     back)."""
@@ -184,123 +191,134 @@ def _decode(decoder: Any, data: bytes, started: bool) -> tuple[Any, StreamError 
     kind, message = kind_of(error), error.message or "Upstream reported an error."
     if not started:
         raise GatewayError(kind, message)
-    return chunk, StreamError(kind=kind.value, message=message, native=data)
+    return chunk, scrub.stream_error(kind.value, message, data)
 
 
-async def _events(opener: Opener, relay_usage: bool) -> AsyncIterator[AnyEvent]:
-    blocks = _Blocks()
-    started = finished = False
-    stop_reason: StopReason | None = None
-    stop_sequence: str | None = None
-    usage = Usage()
-    async with opener as lines:
-        async for frame in decode_sse(lines):
-            data = frame.data
-            if data == DONE:
-                break
-            chunk, failed = _decode(_decoder, data, started)
-            if failed is not None:
-                yield failed
-                return
-            if started and not chunk.usage and len(chunk.choices) == 1:
-                # The usual frame, one more piece of the open text block: no detour via _Blocks.
-                choice = chunk.choices[0]
-                delta = choice.delta
-                if (
-                    blocks.open_kind == "text"
-                    and choice.index == 0
-                    and not choice.finish_reason
-                    and delta
-                    and type(delta.content) is str
-                    and delta.content
-                    and not (delta.refusal or delta.tool_calls or delta.function_call)
-                    and not (delta.reasoning_content or delta.reasoning)
-                ):
-                    yield BlockDelta(index=blocks.open_index, delta=TextDelta(text=delta.content), native=data)
-                    continue
-            out: list[AnyEvent] = []
-            if not started:
-                if not chunk.choices and not (chunk.id or chunk.model):
-                    # Azure opens with prompt_filter_results and no id or model: the message starts
-                    # with the next chunk, which carries them.
+async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+    try:
+        blocks = _Blocks()
+        started = finished = False
+        stop_reason: StopReason | None = None
+        stop_sequence: str | None = None
+        usage = Usage()
+        async with opener as lines:
+            async for frame in decode_sse(lines):
+                data = frame.data
+                if data == DONE:
+                    break
+                chunk, failed = _decode(_decoder, data, started, scrub)
+                if failed is not None:
+                    yield failed
+                    return
+                if started and not chunk.usage and len(chunk.choices) == 1:
+                    # The usual frame, one more piece of the open text block: no detour via _Blocks.
+                    choice = chunk.choices[0]
+                    delta = choice.delta
+                    if (
+                        blocks.open_kind == "text"
+                        and choice.index == 0
+                        and not choice.finish_reason
+                        and delta
+                        and type(delta.content) is str
+                        and delta.content
+                        and not (delta.refusal or delta.tool_calls or delta.function_call)
+                        and not (delta.reasoning_content or delta.reasoning)
+                    ):
+                        text = TextDelta(text=delta.content)
+                        yield BlockDelta(index=blocks.open_index, delta=text, native=data)
+                        continue
+                out: list[AnyEvent] = []
+                if not started:
+                    if not chunk.choices and not (chunk.id or chunk.model):
+                        # Azure opens with prompt_filter_results and no id or model: the message starts
+                        # with the next chunk, which carries them.
+                        yield Ping(native=data)
+                        continue
+                    started = True
+                    out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
+                if chunk.usage:
+                    usage = merge_usage(usage, usage_of(chunk.usage))
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    if choice.delta:
+                        blocks.delta(choice.delta, out)
+                    if choice.finish_reason:
+                        blocks.close(out)
+                        finished = True
+                        has_tools = bool(blocks.tools)
+                        stop_reason, stop_sequence = stop_of(
+                            choice.finish_reason, choice.stop_reason, has_tools
+                        )
+                if out:
+                    out[0] = _replace(out[0], native=data)
+                    for event in out:
+                        yield event
+                elif chunk.choices or relay_usage or not chunk.usage:
                     yield Ping(native=data)
-                    continue
-                started = True
-                out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
-            if chunk.usage:
-                usage = merge_usage(usage, usage_of(chunk.usage))
-            for choice in chunk.choices:
-                if choice.index != 0:
-                    continue
-                if choice.delta:
-                    blocks.delta(choice.delta, out)
-                if choice.finish_reason:
-                    blocks.close(out)
-                    finished = True
-                    has_tools = bool(blocks.tools)
-                    stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
-            if out:
-                out[0] = _replace(out[0], native=data)
-                for event in out:
-                    yield event
-            elif chunk.choices or relay_usage or not chunk.usage:
-                yield Ping(native=data)
-            # else: the usage chunk the client did not ask for; its usage goes in MessageDelta
-        else:
-            if not finished:
-                raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
-        if not started:
-            return  # "[DONE]" alone: the service reports the empty stream
-        if not finished:  # "[DONE]" without a finish_reason
-            closing: list[AnyEvent] = []
-            blocks.close(closing)
-            for event in closing:
-                yield event
-            stop_reason = "tool_use" if blocks.tools else "end_turn"
-        yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
-        yield MessageStop()
-
-
-async def _relay_events(opener: Opener, relay_usage: bool) -> AsyncIterator[AnyEvent]:
-    """``_events``' frames, natives and ending, reading only the chunks' heads."""
-    started = finished = has_tools = False
-    stop_reason: StopReason | None = None
-    stop_sequence: str | None = None
-    usage = Usage()
-    async with opener as lines:
-        async for frame in decode_sse(lines):
-            data = frame.data
-            if data == DONE:
-                break
-            chunk, failed = _decode(_head_decoder, data, started)
-            if failed is not None:
-                yield failed
-                return
-            if not started and not chunk.choices and not (chunk.id or chunk.model):
-                yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_events``)
-                continue
-            if chunk.usage:
-                usage = merge_usage(usage, usage_of(chunk.usage))
-            for choice in chunk.choices:
-                if choice.index != 0:
-                    continue
-                delta = choice.delta
-                if delta and (delta.tool_calls or delta.function_call):
-                    has_tools = True
-                if choice.finish_reason:
-                    finished = True
-                    stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
+                # else: the usage chunk the client did not ask for; its usage goes in MessageDelta
+            else:
+                if not finished:
+                    raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
             if not started:
-                started = True
-                yield MessageStart(id=chunk.id, model=chunk.model, created=chunk.created, native=data)
-            elif chunk.choices or relay_usage or not chunk.usage:
-                yield Ping(native=data)
-        else:
+                return  # "[DONE]" alone: the service reports the empty stream
+            if not finished:  # "[DONE]" without a finish_reason
+                closing: list[AnyEvent] = []
+                blocks.close(closing)
+                for event in closing:
+                    yield event
+                stop_reason = "tool_use" if blocks.tools else "end_turn"
+            yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
+            yield MessageStop()
+    except GatewayError as exc:
+        raise scrub.error(exc) from None
+
+
+async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+    """``_events``' frames, natives and ending, reading only the chunks' heads."""
+    try:
+        started = finished = has_tools = False
+        stop_reason: StopReason | None = None
+        stop_sequence: str | None = None
+        usage = Usage()
+        async with opener as lines:
+            async for frame in decode_sse(lines):
+                data = frame.data
+                if data == DONE:
+                    break
+                chunk, failed = _decode(_head_decoder, data, started, scrub)
+                if failed is not None:
+                    yield failed
+                    return
+                if not started and not chunk.choices and not (chunk.id or chunk.model):
+                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_events``)
+                    continue
+                if chunk.usage:
+                    usage = merge_usage(usage, usage_of(chunk.usage))
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    delta = choice.delta
+                    if delta and (delta.tool_calls or delta.function_call):
+                        has_tools = True
+                    if choice.finish_reason:
+                        finished = True
+                        stop_reason, stop_sequence = stop_of(
+                            choice.finish_reason, choice.stop_reason, has_tools
+                        )
+                if not started:
+                    started = True
+                    yield MessageStart(id=chunk.id, model=chunk.model, created=chunk.created, native=data)
+                elif chunk.choices or relay_usage or not chunk.usage:
+                    yield Ping(native=data)
+            else:
+                if not finished:
+                    raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
+            if not started:
+                return
             if not finished:
-                raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
-        if not started:
-            return
-        if not finished:
-            stop_reason = "tool_use" if has_tools else "end_turn"
-        yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
-        yield MessageStop()
+                stop_reason = "tool_use" if has_tools else "end_turn"
+            yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
+            yield MessageStop()
+    except GatewayError as exc:
+        raise scrub.error(exc) from None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from adapters.protocols.sse import SSEFrame, decode_sse, frame, split_lines
+from adapters.protocols.sse import SSEFrame, decode_sse, frame
 from tests.conftest import sse_lines
 
 
@@ -30,13 +30,6 @@ async def test_openai_fixture_ends_with_done() -> None:
 async def test_multiline_data_comments_and_missing_final_blank_line() -> None:
     frames = await _frames([b": keep-alive", b"event: x", b"data: a", b"data:b", b"", b"data: last"])
     assert frames == [SSEFrame(b"x", b"a\nb"), SSEFrame(None, b"last")]
-
-
-def test_split_lines_handles_crlf_across_chunks() -> None:
-    buf = bytearray()
-    assert split_lines(buf, b"data: 1\r") == []
-    assert split_lines(buf, b"\n\r\ndata: 2\n") == [b"data: 1", b"", b"data: 2"]
-    assert split_lines(buf, b"par") == [] and bytes(buf) == b"par"
 
 
 def test_frame_encoding() -> None:

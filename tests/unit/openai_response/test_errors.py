@@ -1,4 +1,5 @@
-"""Upstream error answers -> GatewayError, and GatewayError -> OpenAI error responses."""
+"""OpenAI error bodies read for the upstream error policy (whose status table is tested in
+tests/unit/outbound/test_error_policy.py), and GatewayError -> OpenAI error responses."""
 
 from __future__ import annotations
 
@@ -18,31 +19,6 @@ SECRET_401 = (
 )
 
 
-@pytest.mark.parametrize(
-    ("status", "kind", "client_status"),
-    [
-        (400, ErrorKind.INVALID_REQUEST, 400),
-        (401, ErrorKind.AUTHENTICATION, 401),
-        (403, ErrorKind.PERMISSION, 403),
-        (404, ErrorKind.NOT_FOUND, 404),
-        (408, ErrorKind.TIMEOUT, 504),
-        (409, ErrorKind.INVALID_REQUEST, 409),
-        (413, ErrorKind.REQUEST_TOO_LARGE, 413),
-        (422, ErrorKind.INVALID_REQUEST, 422),
-        (429, ErrorKind.RATE_LIMITED, 429),
-        (500, ErrorKind.UPSTREAM, 502),
-        (502, ErrorKind.UPSTREAM, 502),
-        (503, ErrorKind.OVERLOADED, 503),
-        (504, ErrorKind.UPSTREAM, 502),
-        (529, ErrorKind.OVERLOADED, 503),
-    ],
-)
-def test_status_maps_to_kind_and_client_status(status: int, kind: ErrorKind, client_status: int) -> None:
-    error = map_error(status, {}, b'{"error":{"message":"m","type":"t","param":null,"code":null}}', "openai")
-
-    assert (error.kind, error.client_status, error.provider) == (kind, client_status, "openai")
-
-
 def test_upstream_4xx_keeps_message_param_and_code() -> None:
     error = map_error(400, {}, fixture_bytes("openai/error_400_unknown_parameter.json"), "openai")
 
@@ -57,12 +33,6 @@ def test_429_reads_retry_after_seconds() -> None:
     assert error.retry_after == 7.0
     assert error.code == "rate_limit_exceeded"
     assert error.message.startswith("Rate limit reached for requests")
-
-
-def test_retry_after_ms_wins_and_an_http_date_is_ignored() -> None:
-    assert map_error(429, {"retry-after-ms": "1500", "retry-after": "9"}, b"", "p").retry_after == 1.5
-    assert map_error(429, {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, b"", "p").retry_after is None
-    assert map_error(503, {"retry-after": "2"}, b"", "p").retry_after == 2.0
 
 
 @pytest.mark.parametrize("status", [401, 403])
