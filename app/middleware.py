@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 import structlog
 
-from adapters.inbound.context import EXCHANGE_KEY
-from domain.exchange import Exchange
+from adapters.inbound.context import RECORD_KEY
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger("gateway.access")
 
@@ -125,11 +125,11 @@ class AccessLogMiddleware:
             return
         started = perf_counter()
         rid = _request_id(scope["headers"])
-        exchange = Exchange()
+        record = RequestRecord()
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state[EXCHANGE_KEY] = exchange
+        state[RECORD_KEY] = record
         request = _Request(receive)
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -137,11 +137,11 @@ class AccessLogMiddleware:
                 request.started = True
                 request.status = message["status"]
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
-                if exchange.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
+                if record.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
                     headers += (
-                        (b"x-gateway-provider", header_text(exchange.provider)),
-                        (b"x-gateway-model", header_text(exchange.upstream_model or "")),
-                        (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
+                        (b"x-gateway-provider", header_text(record.provider)),
+                        (b"x-gateway-model", header_text(record.upstream_model or "")),
+                        (b"x-gateway-failover", b"true" if record.failed_over else b"false"),
                     )
                 message["headers"] = headers
             else:
@@ -176,7 +176,7 @@ class AccessLogMiddleware:
                 }
                 if request.first_byte:
                     fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
-                for key, value in exchange.fields().items():
+                for key, value in record.fields().items():
                     if value is not None and value != "":  # a line says what happened, not what did not
                         fields[key] = value
                 log.info("request.completed", **fields)

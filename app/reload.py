@@ -102,10 +102,6 @@ class ReloadingApp:
         self._retiring: set[asyncio.Task[None]] = set()
         self.reloads = 0
 
-    @property
-    def loaded(self) -> LoadedConfig:
-        return self._current.loaded if self._current else self._initial
-
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._serve_lifespan(receive, send)

@@ -52,10 +52,6 @@ class Route(IRStruct):
     alias: str | None = None  # the model name to report to the client, if rewritten
     rule: str = ""  # which rule matched, for logs
 
-    @property
-    def primary(self) -> Target:
-        return self.targets[0]
-
 
 class Rewrite(IRStruct):
     destination: Destination

@@ -28,12 +28,12 @@ from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
-from domain.relay import relay
+from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
+from domain.stream_guard import guarded_stream
 
 T = TypeVar("T")
 Call = Callable[[ChatProvider, str, ProviderPolicy], Awaitable[T]]
@@ -77,16 +77,16 @@ class ChatService:
             self._routes[model] = route
         return route
 
-    async def complete(self, request: ChatRequest, exchange: Exchange) -> ChatResponse:
+    async def complete(self, request: ChatRequest, record: RequestRecord) -> ChatResponse:
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _ = await self._run(request, exchange, call)
-        exchange.record_usage(response.usage)
+        response, _, _ = await self._run(request, record, call)
+        record.record_usage(response.usage)
         return response
 
-    async def stream(self, request: ChatRequest, exchange: Exchange) -> AsyncIterator[AnyEvent]:
+    async def stream(self, request: ChatRequest, record: RequestRecord) -> AsyncIterator[AnyEvent]:
         """Open the stream and pull its first event; errors up to that point are raised."""
 
         async def call(
@@ -109,10 +109,10 @@ class ChatService:
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy = await self._run(request, exchange, call)
-        return relay(first, events, exchange, deployment, policy.idle, self._observer)
+        (first, events), deployment, policy = await self._run(request, record, call)
+        return guarded_stream(first, events, record, deployment, policy.idle, self._observer)
 
-    async def count_tokens(self, request: ChatRequest, exchange: Exchange) -> int:
+    async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         route = self.route(request.model)
         target = route.targets[0]
         provider = self._providers.get(target.provider)
@@ -120,23 +120,23 @@ class ChatService:
             # A local estimate never reaches the upstream: no retries, and no verdict on the
             # provider's circuit (it must neither close an open one nor be refused by it).
             model = target.model or request.model
-            exchange.model, exchange.alias = request.model, route.alias
-            exchange.provider, exchange.upstream_model, exchange.upstream_protocol = provider.name, model, provider.protocol
+            record.model, record.alias = request.model, route.alias
+            record.provider, record.upstream_model, record.upstream_protocol = provider.name, model, provider.protocol
             return await provider.count_tokens(request, model)
 
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> int:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _ = await self._run(request, exchange, call)
+        count, _, _ = await self._run(request, record, call)
         return count
 
     async def _run(
-        self, request: ChatRequest, exchange: Exchange, call: Call[T]
+        self, request: ChatRequest, record: RequestRecord, call: Call[T]
     ) -> tuple[T, Deployment, ProviderPolicy]:
         route = self.route(request.model)
-        exchange.model = request.model
-        exchange.alias = route.alias
+        record.model = request.model
+        record.alias = route.alias
         plan, forced = self._plan(route, request.model)
         error: GatewayError | None = None
         for index, (target, deployment) in enumerate(plan):
@@ -153,11 +153,11 @@ class ChatService:
                 continue
             model = target.model or request.model
             policy = self._policies.get(target.provider, DEFAULT_POLICY)
-            exchange.provider, exchange.upstream_model = provider.name, model
-            exchange.upstream_protocol = provider.protocol
+            record.provider, record.upstream_model = provider.name, model
+            record.upstream_protocol = provider.protocol
             # A failover: not the first target tried, or a fallback standing in for a pool whose
             # circuits are open. Another pool member serving is load balancing, not a failover.
-            exchange.failed_over = index > 0 or target not in route.targets
+            record.failed_over = index > 0 or target not in route.targets
             held = deployment.begin()
             attempt = 0
             while True:  # the attempts on this target; the last one's outcome is its verdict
@@ -172,9 +172,9 @@ class ChatService:
                     raise
                 else:
                     deployment.settle(None, held)
-                    _record(exchange, provider.name, model, "ok", started)
+                    _record(record, provider.name, model, "ok", started)
                     return result, deployment, policy
-                _record(exchange, provider.name, model, error.kind.value, started)
+                _record(record, provider.name, model, error.kind.value, started)
                 if not should_fail_over(error):
                     deployment.settle(error, held)
                     raise error
@@ -229,9 +229,9 @@ class ChatService:
         )
 
 
-def _record(exchange: Exchange, provider: str, model: str, result: str, started: float) -> None:
+def _record(record: RequestRecord, provider: str, model: str, result: str, started: float) -> None:
     ms = round((time.perf_counter() - started) * 1000, 2)
-    exchange.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
+    record.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
 
 
 class _deadline:

@@ -16,7 +16,7 @@ from domain.circuits import Breakers
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
-from infrastructure.config.derive import (
+from infrastructure.config.build import (
     breaker_settings,
     model_listing,
     provider_policy,

@@ -3,7 +3,7 @@
 The chat routes are Litestar ``asgi`` route handlers: Litestar routes them and renders their
 exceptions with the router's exception handlers (so every error keeps its protocol's shape),
 but builds no ``Request``/``Response`` objects for them. These helpers are what those objects
-would have done: read a bounded body, answer bytes, find the request's exchange record.
+would have done: read a bounded body, answer bytes, find the request's record.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from typing import Any
 from litestar.exceptions import MethodNotAllowedException
 
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
+from domain.request_record import RequestRecord
 
-EXCHANGE_KEY = "exchange"
+RECORD_KEY = "request_record"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-def exchange_in(scope: Mapping[str, Any], app: str, frontdoor: str) -> Exchange:
-    """The request's exchange record (created by the access-log middleware), labelled."""
+def record_in(scope: Mapping[str, Any], app: str, frontdoor: str) -> RequestRecord:
+    """The request's record (created by the access-log middleware), labelled."""
     state = scope.get("state")
     if state is None:  # called without the middleware (unit tests)
         state = scope["state"] = {}  # type: ignore[index]
-    exchange = state.get(EXCHANGE_KEY)
-    if exchange is None:
-        exchange = state[EXCHANGE_KEY] = Exchange()
-    exchange.app, exchange.frontdoor = app, frontdoor
-    return exchange
+    record = state.get(RECORD_KEY)
+    if record is None:
+        record = state[RECORD_KEY] = RequestRecord()
+    record.app, record.frontdoor = app, frontdoor
+    return record
 
 
 def require_post(scope: Mapping[str, Any]) -> None:

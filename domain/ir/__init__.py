@@ -39,7 +39,7 @@ from domain.ir.request import (
     Tool,
     ToolChoice,
 )
-from domain.ir.response import ChatResponse, NativeResponse, Usage
+from domain.ir.response import ChatResponse, NativeResponse, Usage, merge_usage
 
 __all__ = [
     "UNSET",
@@ -82,4 +82,5 @@ __all__ = [
     "ToolUseBlock",
     "UnsetType",
     "Usage",
+    "merge_usage",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from domain.ir.base import UNSET, IRStruct, Protocol, StopReason, UnsetType
 from domain.ir.content import AnyBlock
 
@@ -20,6 +22,12 @@ class Usage(IRStruct):
     cache_read_tokens: int | UnsetType = UNSET
     cache_creation_tokens: int | UnsetType = UNSET
     reasoning_tokens: int | UnsetType = UNSET
+
+
+def merge_usage(base: Usage, update: Usage) -> Usage:
+    """``update``'s known counts over ``base``'s (a stream reports usage in pieces)."""
+    fields = {f: getattr(update, f) for f in Usage.__struct_fields__ if getattr(update, f) is not UNSET}
+    return msgspec.structs.replace(base, **fields) if fields else base
 
 
 class NativeResponse(IRStruct):

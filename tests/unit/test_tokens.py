@@ -18,6 +18,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from adapters.outbound.openai.tokens import (
+    IMAGE_TOKENS,
+    IMAGE_TOKENS_LOW,
+    estimate_text_tokens,
+    estimate_tokens,
+)
 from domain.ir import (
     ChatRequest,
     ImageBlock,
@@ -29,7 +35,6 @@ from domain.ir import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from domain.tokens import IMAGE_TOKENS, IMAGE_TOKENS_LOW, estimate_text_tokens, estimate_tokens
 
 BOUND = 0.25
 
@@ -145,7 +150,7 @@ def test_longer_text_costs_proportionally_more() -> None:
 
 
 def test_a_long_text_is_estimated_a_chunk_at_a_time_like_in_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
-    from domain import tokens
+    from adapters.outbound.openai import tokens
 
     text = (JARGON_USER + "\n\n") * 2000
     assert len(text) > tokens.TEXT_CHUNK

@@ -25,7 +25,7 @@ from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.inbound.anthropic.errors import error_response
 from adapters.inbound.anthropic.stream import encode_stream
-from adapters.inbound.context import exchange_in, header_values, read_body, require_post, send_body
+from adapters.inbound.context import header_values, read_body, record_in, require_post, send_body
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError, invalid_request
@@ -92,27 +92,27 @@ def build_router(mount: Mount) -> Router:
 
     @asgi("/v1/messages", is_mount=False, copy_scope=False)
     async def messages(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "anthropic")
+        record = record_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
         args = (body, header_values(scope, _PASSTHROUGH))
         ir = await off_loop(to_ir, *args) if is_large_body(len(body)) else to_ir(*args)
-        exchange.stream = ir.stream
+        record.stream = ir.stream
         if ir.stream:
-            events = await service.stream(ir, exchange)
-            await send_sse(send, encode_stream(events, ir, exchange))
+            events = await service.stream(ir, record)
+            await send_sse(send, encode_stream(events, ir, record))
             return
-        response = await service.complete(ir, exchange)
-        await send_body(send, from_ir(response, exchange))
+        response = await service.complete(ir, record)
+        await send_body(send, from_ir(response, record))
 
     @asgi("/v1/messages/count_tokens", is_mount=False, copy_scope=False)
     async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "anthropic")
+        record = record_in(scope, mount.name, "anthropic")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
         decode, args = count_tokens_to_ir, (body, header_values(scope, _PASSTHROUGH))
         ir = await off_loop(decode, *args) if is_large_body(len(body)) else decode(*args)
-        count = await service.count_tokens(ir, exchange)
+        count = await service.count_tokens(ir, record)
         await send_body(send, _encode({"input_tokens": count}))
 
     @get("/v1/models")

@@ -38,8 +38,7 @@ from adapters.protocols.anthropic.response import (
     RedactedThinkingOut,
     ToolUseOut,
 )
-from adapters.protocols.members import replace_model
-from domain.exchange import Exchange
+from adapters.protocols.model_field import replace_model
 from domain.ir import (
     AnyBlock,
     AnyEvent,
@@ -66,6 +65,7 @@ from domain.ir import (
     ToolUseBlock,
 )
 from domain.ir.arguments import EMPTY_OBJECT
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 _decode_type = msgspec.json.Decoder(EventType).decode
@@ -126,7 +126,7 @@ def _native_frame(event: AnyEvent, data: bytes, alias: str | None) -> bytes:
     return _frame(name, data)
 
 
-async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+async def _native_frames(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
             data = event.native
@@ -221,7 +221,7 @@ def _message_delta(event: MessageDelta) -> bytes:
     )
 
 
-async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+async def _translated_frames(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
     indexes: dict[int, int] = {}  # IR index -> output index, for blocks that were emitted
     open_blocks: list[int] = []  # output indexes started and not stopped
     delta_sent = False
@@ -267,9 +267,9 @@ async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> Asyn
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
+    events: AsyncIterator[AnyEvent], request: ChatRequest, record: RequestRecord
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames for an Anthropic client; closes ``events`` when done or closed."""
-    if exchange.upstream_protocol == "anthropic":
-        return _relay(events, exchange.alias)
-    return _translate(events, exchange.alias)
+    if record.upstream_protocol == "anthropic":
+        return _native_frames(events, record.alias)
+    return _translated_frames(events, record.alias)

@@ -15,7 +15,7 @@ from litestar.handlers import asgi
 from litestar.types import Receive, Scope, Send
 
 from adapters.inbound import Mount
-from adapters.inbound.context import exchange_in, read_body, require_post, send_body
+from adapters.inbound.context import read_body, record_in, require_post, send_body
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.openai.decode import to_ir
 from adapters.inbound.openai.encode import from_ir
@@ -53,17 +53,17 @@ def build_router(mount: Mount) -> Router:
 
     @asgi("/v1/chat/completions", is_mount=False, copy_scope=False)
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "openai")
+        record = record_in(scope, mount.name, "openai")
         require_post(scope)
         body = await read_body(scope, receive, mount.max_body_bytes)
         ir = await off_loop(to_ir, body) if is_large_body(len(body)) else to_ir(body)
-        exchange.stream = ir.stream
+        record.stream = ir.stream
         if ir.stream:
-            events = await service.stream(ir, exchange)
-            await send_sse(send, encode_stream(events, ir, exchange))
+            events = await service.stream(ir, record)
+            await send_sse(send, encode_stream(events, ir, record))
             return
-        response = await service.complete(ir, exchange)
-        await send_body(send, from_ir(response, exchange))
+        response = await service.complete(ir, record)
+        await send_body(send, from_ir(response, record))
 
     @get("/v1/models")
     async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:

@@ -20,8 +20,6 @@ import msgspec
 
 from adapters.inbound.openai.encode import FINISH_REASONS, wire_usage
 from adapters.inbound.openai.errors import stream_error_frame
-from domain.accumulate import merge_usage
-from domain.exchange import Exchange
 from domain.ir import (
     AnyEvent,
     BlockDelta,
@@ -41,7 +39,9 @@ from domain.ir import (
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    merge_usage,
 )
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 _fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -99,7 +99,7 @@ class _ModelSwap:
         return _encode(fields)
 
 
-async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+async def _native_frames(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
     swap = _ModelSwap(alias) if alias else None
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
@@ -117,8 +117,8 @@ async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIte
     yield DONE
 
 
-async def _translate(
-    events: AsyncIterator[AnyEvent], include_usage: bool, exchange: Exchange, model: str
+async def _translated_frames(
+    events: AsyncIterator[AnyEvent], include_usage: bool, record: RequestRecord, model: str
 ) -> AsyncIterator[bytes]:
     tail = _TAIL_USAGE_NULL if include_usage else _TAIL
     head = b""
@@ -136,12 +136,12 @@ async def _translate(
         async for event in events:
             if not head and not isinstance(event, MessageStart | StreamError):
                 # A stream must open with MessageStart; be robust if one did not.
-                head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+                head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), record.alias or model)
                 yield chunk(_ROLE_DELTA)
             match event:
                 case MessageStart():
                     created = event.created if isinstance(event.created, int) else int(time.time())
-                    head = _head(event.id, created, exchange.alias or event.model)
+                    head = _head(event.id, created, record.alias or event.model)
                     usage = merge_usage(usage, event.usage)
                     yield chunk(_ROLE_DELTA)
                 case BlockStart(block=ToolUseBlock() as block):
@@ -177,7 +177,7 @@ async def _translate(
                 case _:
                     assert_never(event)  # type: ignore[arg-type]
     if not head:  # an empty event stream (the service never hands one over)
-        head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+        head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), record.alias or model)
     if not finished:  # the grammar guarantees a MessageDelta; never end a chunk list without one
         yield head + _FINISH[None] + tail
     if include_usage:
@@ -186,9 +186,9 @@ async def _translate(
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
+    events: AsyncIterator[AnyEvent], request: ChatRequest, record: RequestRecord
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames (``data: ...\\n\\n``) of the chunk stream for an OpenAI client."""
-    if exchange.upstream_protocol == "openai":
-        return _relay(events, exchange.alias)
-    return _translate(events, request.include_usage is True, exchange, request.model)
+    if record.upstream_protocol == "openai":
+        return _native_frames(events, record.alias)
+    return _translated_frames(events, request.include_usage is True, record, request.model)

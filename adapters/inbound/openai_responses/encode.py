@@ -42,7 +42,6 @@ from adapters.protocols.openai.responses.response import (
     Usage,
 )
 from domain.errors import ErrorKind
-from domain.exchange import Exchange
 from domain.ir import (
     UNSET,
     AnyBlock,
@@ -58,6 +57,7 @@ from domain.ir import (
 )
 from domain.ir import Usage as IRUsage
 from domain.ir.arguments import RAW_ARGUMENTS_KEY
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger(__name__)
 
@@ -203,9 +203,9 @@ def mark_incomplete(items: list[OutputItem]) -> None:
         items[-1].status = "incomplete"
 
 
-def from_ir(response: ChatResponse, call: ResponsesCall, exchange: Exchange) -> Response:
+def from_ir(response: ChatResponse, call: ResponsesCall, record: RequestRecord) -> Response:
     """The Response for an upstream's answer to ``call``."""
-    items = output_items(response.content, exchange.upstream_protocol, call.custom_tools)
+    items = output_items(response.content, record.upstream_protocol, call.custom_tools)
     details = incomplete_details(response.stop_reason)
     if details is not None:
         mark_incomplete(items)
@@ -214,7 +214,7 @@ def from_ir(response: ChatResponse, call: ResponsesCall, exchange: Exchange) -> 
         status="completed" if details is None else "incomplete",
         completed_at=int(time.time()) if details is None else None,
         incomplete_details=details,
-        model=exchange.alias or response.model or call.head.model,
+        model=record.alias or response.model or call.head.model,
         output=items,
         usage=wire_usage(response.usage),
     )

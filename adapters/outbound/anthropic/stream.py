@@ -12,7 +12,7 @@ the rest of the body is read (and ignored) so that the connection can go back to
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
 
 import msgspec
 
@@ -92,17 +92,12 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
             return Ping(native=data)
 
 
-def parse_stream(lines: AsyncIterator[bytes], scrub: Scrubber = NO_SECRETS) -> AsyncIterator[AnyEvent]:
-    """IR events from the lines of an Anthropic ``/v1/messages`` stream."""
-    return parse_upstream(nullcontext(lines), scrub=scrub)
-
-
 async def parse_upstream(
     opener: AbstractAsyncContextManager[AsyncIterator[bytes]], *, scrub: Scrubber = NO_SECRETS
 ) -> AsyncIterator[AnyEvent]:
-    """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
-    with the iterator): the provider's stream is this generator, one hop less per event. Its
-    errors (opening, reading, parsing) leave it scrubbed."""
+    """IR events of the ``/v1/messages`` stream whose lines ``opener`` opens on the first
+    ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
+    hop less per event. Its errors (opening, reading, parsing) leave it scrubbed."""
     stopped = False
     try:
         async with opener as lines:

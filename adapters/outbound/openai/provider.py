@@ -18,11 +18,11 @@ from adapters.outbound.openai.errors import map_error
 from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
 from adapters.outbound.openai.stream import parse_upstream
+from adapters.outbound.openai.tokens import estimate_tokens
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
 from domain.offload import is_large, off_loop
-from domain.tokens import estimate_tokens
 
 
 class OpenAIProvider:
@@ -68,9 +68,9 @@ class OpenAIProvider:
         """The parser's generator itself: it opens the upstream request (``_lines``) on its
         first ``__anext__`` and closes it on ``aclose()``."""
         native = request.native  # an OpenAI client gets the frames as they are
-        relay = native is not UNSET and native.protocol == "openai"
+        content = native is UNSET or native.protocol != "openai"
         lines = self._lines(request, model)
-        return parse_upstream(lines, relay_usage=request.include_usage is True, relay=relay, scrub=self._scrub)
+        return parse_upstream(lines, relay_usage=request.include_usage is True, content=content, scrub=self._scrub)
 
     @asynccontextmanager
     async def _lines(self, request: ChatRequest, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -83,6 +83,6 @@ class OpenAIProvider:
             yield upstream.lines()
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
-        """A local estimate (OpenAI has no counting endpoint; see ``domain.tokens``). It runs off
+        """A local estimate (OpenAI has no counting endpoint; see ``tokens.py``). It runs off
         the event loop: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
         return await off_loop(estimate_tokens, request)

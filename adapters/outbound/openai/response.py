@@ -108,7 +108,7 @@ def usage_of(wire: WireUsage | None | Any) -> Usage:
     )
 
 
-def _relayed(body: bytes) -> ChatResponse:
+def _head_only(body: bytes) -> ChatResponse:
     try:
         head = _head_decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -139,7 +139,7 @@ def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
     upstream), so only what routing and logging need is read (id, model, usage, an error).
     """
     if not content:
-        return _relayed(body)
+        return _head_only(body)
     try:
         wire = _decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

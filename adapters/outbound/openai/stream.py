@@ -11,8 +11,8 @@ event yields ``Ping(native=data)`` so a same-protocol frontdoor can still relay 
 usage-only chunk (``choices: []``) is relayed only when the client asked for it
 (``relay_usage``): the gateway forces ``include_usage`` upstream to log tokens.
 
-Relay mode (``relay=True``: an OpenAI client, which gets the frames as they are): only what the
-service and the stream's end need is read (ids, usage, the finish, an error frame); the first
+Heads only (``content=False``: an OpenAI client, which gets the frames as they are): only what
+the service and the stream's end need is read (ids, usage, the finish, an error frame); the first
 chunk yields ``MessageStart`` and every other relayed frame a ``Ping``, each with its native
 data, then ``MessageDelta`` and ``MessageStop`` as usual. The content is never parsed.
 
@@ -24,7 +24,7 @@ its message and native data scrubbed of secrets; every ``GatewayError`` leaving 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -41,7 +41,6 @@ from adapters.outbound.openai.response import (
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead, Message, ToolCall
 from adapters.protocols.sse import decode_sse
-from domain.accumulate import merge_usage
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
@@ -61,6 +60,7 @@ from domain.ir import (
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    merge_usage,
 )
 from domain.ir.arguments import EMPTY_OBJECT
 
@@ -157,20 +157,14 @@ class _Blocks:
 Opener = AbstractAsyncContextManager[AsyncIterator[bytes]]
 
 
-def parse_stream(
-    lines: AsyncIterator[bytes], *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
-    """IR events of an upstream chat.completion.chunk stream (choice 0; other choices' frames
-    only reach an OpenAI client through ``native``); ``relay``: see the module's docstring."""
-    return parse_upstream(nullcontext(lines), relay_usage=relay_usage, relay=relay, scrub=scrub)
-
-
 def parse_upstream(
-    opener: Opener, *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
+    opener: Opener, *, relay_usage: bool, content: bool = True, scrub: Scrubber = NO_SECRETS
 ) -> AsyncIterator[AnyEvent]:
-    """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
-    with the iterator): the provider's stream is this generator, one hop less per event."""
-    return _relay_events(opener, relay_usage, scrub) if relay else _events(opener, relay_usage, scrub)
+    """IR events of the chat.completion.chunk stream whose lines ``opener`` opens on the first
+    ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
+    hop less per event. Choice 0 becomes IR; other choices' frames only reach an OpenAI client
+    through ``native``. ``content=False``: see the module's docstring."""
+    return _content_events(opener, relay_usage, scrub) if content else _head_events(opener, relay_usage, scrub)
 
 
 def _unreadable(exc: Exception) -> GatewayError:
@@ -194,7 +188,7 @@ def _decode(decoder: Any, data: bytes, started: bool, scrub: Scrubber) -> tuple[
     return chunk, scrub.stream_error(kind.value, message, data)
 
 
-async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
     try:
         blocks = _Blocks()
         started = finished = False
@@ -274,8 +268,8 @@ async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIt
         raise scrub.error(exc) from None
 
 
-async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
-    """``_events``' frames, natives and ending, reading only the chunks' heads."""
+async def _head_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+    """``_content_events``' frames, natives and ending, reading only the chunks' heads."""
     try:
         started = finished = has_tools = False
         stop_reason: StopReason | None = None
@@ -291,7 +285,7 @@ async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> A
                     yield failed
                     return
                 if not started and not chunk.choices and not (chunk.id or chunk.model):
-                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_events``)
+                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_content_events``)
                     continue
                 if chunk.usage:
                     usage = merge_usage(usage, usage_of(chunk.usage))

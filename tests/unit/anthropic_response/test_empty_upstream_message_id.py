@@ -8,35 +8,35 @@ import msgspec
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.inbound.anthropic.stream import encode_stream
 from adapters.outbound.openai.response import parse_response
-from adapters.outbound.openai.stream import parse_stream
-from domain.exchange import Exchange
 from domain.ir import ChatRequest, Message, TextBlock
+from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes, sse_lines
-from tests.unit.anthropic_response.support import aiter, collect, sdk_stream_message
+from tests.streams import openai_events
+from tests.unit.anthropic_response.support import collect, sdk_stream_message
 
 REQUEST = ChatRequest(model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])], stream=True)
 
 
-def _exchange() -> Exchange:
-    exchange = Exchange(app="test", frontdoor="anthropic")
-    exchange.upstream_protocol = "openai"
-    return exchange
+def _record() -> RequestRecord:
+    record = RequestRecord(app="test", frontdoor="anthropic")
+    record.upstream_protocol = "openai"
+    return record
 
 
 def test_message_gets_a_new_id() -> None:
     response = parse_response(fixture_bytes("openai/chat_tgi_empty_id.json"))
-    ids = {msgspec.json.decode(from_ir(response, _exchange()))["id"] for _ in range(2)}
+    ids = {msgspec.json.decode(from_ir(response, _record()))["id"] for _ in range(2)}
     assert len(ids) == 2 and all(i.startswith("msg_") and len(i) == 28 for i in ids)
 
 
 async def test_stream_message_start_gets_a_new_id() -> None:
-    events = parse_stream(aiter(sse_lines("openai/stream_tgi_empty_id.sse")), relay_usage=False)
-    sse = b"".join(await collect(encode_stream(events, REQUEST, _exchange())))
+    events = openai_events(sse_lines("openai/stream_tgi_empty_id.sse"))
+    sse = b"".join(await collect(encode_stream(events, REQUEST, _record())))
     message = sdk_stream_message(sse)
     assert message.id.startswith("msg_") and len(message.id) == 28
     assert message.content[0].text == "Hello! How can I help you today?"  # type: ignore[union-attr]
 
 
 def test_an_upstream_id_is_kept() -> None:
-    body = from_ir(parse_response(fixture_bytes("openai/chat_text.json")), _exchange())
+    body = from_ir(parse_response(fixture_bytes("openai/chat_text.json")), _record())
     assert msgspec.json.decode(body)["id"] == "chatcmpl-C0b2mcSAsZKHL1fyK2dB5v09URmaL"

@@ -7,7 +7,6 @@ import msgspec
 
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.outbound.anthropic.response import parse_response
-from domain.exchange import Exchange
 from domain.ir import (
     ChatResponse,
     ImageBlock,
@@ -17,12 +16,13 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes
 from tests.unit.anthropic_response.support import sdk_client
 
 
-def exchange(upstream: str, alias: str | None = None) -> Exchange:
-    ex = Exchange(app="test", frontdoor="anthropic")
+def record_for(upstream: str, alias: str | None = None) -> RequestRecord:
+    ex = RequestRecord(app="test", frontdoor="anthropic")
     ex.upstream_protocol, ex.alias = upstream, alias
     return ex
 
@@ -47,7 +47,7 @@ def openai_like_response(**overrides) -> ChatResponse:
 
 
 def test_translated_message_validates_with_the_sdk_and_has_anthropic_field_order():
-    body = from_ir(openai_like_response(), exchange("openai"))
+    body = from_ir(openai_like_response(), record_for("openai"))
     message = anthropic.types.Message.model_validate_json(body)
     assert list(msgspec.json.decode(body)) == [
         "id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage",
@@ -66,7 +66,7 @@ def test_usage_subtracts_cache_counts_from_input_tokens():
     body = from_ir(
         openai_like_response(usage=Usage(input_tokens=1525, output_tokens=40, cache_read_tokens=1200,
                                          cache_creation_tokens=300)),
-        exchange("openai"),
+        record_for("openai"),
     )
     assert msgspec.json.decode(body)["usage"] == {
         "input_tokens": 25, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 1200,
@@ -75,7 +75,7 @@ def test_usage_subtracts_cache_counts_from_input_tokens():
 
 
 def test_unknown_usage_is_zero_and_missing_stop_reason_is_end_turn():
-    body = from_ir(openai_like_response(usage=Usage(), stop_reason=None, content=[]), exchange("openai"))
+    body = from_ir(openai_like_response(usage=Usage(), stop_reason=None, content=[]), record_for("openai"))
     message = anthropic.types.Message.model_validate_json(body)
     assert (message.usage.input_tokens, message.usage.output_tokens) == (0, 0)
     assert message.stop_reason == "end_turn"
@@ -83,7 +83,7 @@ def test_unknown_usage_is_zero_and_missing_stop_reason_is_end_turn():
 
 
 def test_content_filter_becomes_refusal_and_alias_names_the_model():
-    body = from_ir(openai_like_response(stop_reason="content_filter"), exchange("openai", alias="my-model"))
+    body = from_ir(openai_like_response(stop_reason="content_filter"), record_for("openai", alias="my-model"))
     message = anthropic.types.Message.model_validate_json(body)
     assert (message.stop_reason, message.model) == ("refusal", "my-model")
 
@@ -97,18 +97,18 @@ def test_blocks_anthropic_cannot_hold_are_dropped():
                     data=msgspec.Raw(b'{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search",'
                                      b'"input":{}}')),
     ])
-    message = anthropic.types.Message.model_validate_json(from_ir(response, exchange("openai")))
+    message = anthropic.types.Message.model_validate_json(from_ir(response, record_for("openai")))
     assert [block.type for block in message.content] == ["text", "server_tool_use"]
 
 
 def test_native_body_is_relayed_byte_for_byte_without_alias():
     body = fixture_bytes("anthropic/message_server_tool_citations.json")
-    assert from_ir(parse_response(body), exchange("anthropic")) == body
+    assert from_ir(parse_response(body), record_for("anthropic")) == body
 
 
 def test_native_relay_with_alias_replaces_only_the_model():
     body = fixture_bytes("anthropic/message_server_tool_citations.json")
-    relayed = from_ir(parse_response(body), exchange("anthropic", alias="house-model"))
+    relayed = from_ir(parse_response(body), record_for("anthropic", alias="house-model"))
     original, result = msgspec.json.decode(body), msgspec.json.decode(relayed)
     assert result.pop("model") == "house-model"
     original.pop("model")
@@ -119,7 +119,7 @@ def test_native_relay_with_alias_replaces_only_the_model():
 
 
 def test_sdk_client_reads_a_translated_message():
-    body = from_ir(openai_like_response(), exchange("openai"))
+    body = from_ir(openai_like_response(), record_for("openai"))
     client = sdk_client(200, body, "application/json")
     message = client.messages.create(model="x", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
     assert message.content[1].text == "Checking the weather and the time."

@@ -8,8 +8,6 @@ import pydantic
 import pytest
 
 from adapters.inbound.anthropic.stream import encode_stream
-from adapters.outbound.anthropic.stream import parse_stream
-from domain.exchange import Exchange
 from domain.ir import (
     BlockDelta,
     BlockStart,
@@ -30,20 +28,22 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes, sse_lines
+from tests.streams import anthropic_events, openai_events
 from tests.unit.anthropic_response.support import aiter, collect, sdk_raw_events, sdk_stream_message
 
 STRICT_EVENT = pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent)
 REQUEST = ChatRequest(model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])], stream=True)
 
 
-def exchange(upstream: str, alias: str | None = None) -> Exchange:
-    ex = Exchange(app="test", frontdoor="anthropic")
+def record_for(upstream: str, alias: str | None = None) -> RequestRecord:
+    ex = RequestRecord(app="test", frontdoor="anthropic")
     ex.upstream_protocol, ex.alias = upstream, alias
     return ex
 
 
-async def encode(events: list, ex: Exchange) -> bytes:
+async def encode(events: list, ex: RequestRecord) -> bytes:
     return b"".join(await collect(encode_stream(aiter(events), REQUEST, ex)))
 
 
@@ -87,13 +87,13 @@ def openai_like_events() -> list:
 )
 async def test_native_relay_reproduces_the_upstream_stream_byte_for_byte(name):
     upstream = fixture_bytes(f"anthropic/{name}.sse")
-    events = await collect(parse_stream(aiter(sse_lines(f"anthropic/{name}.sse"))))
-    assert await encode(events, exchange("anthropic")) == upstream
+    events = await collect(anthropic_events((sse_lines(f"anthropic/{name}.sse"))))
+    assert await encode(events, record_for("anthropic")) == upstream
 
 
 async def test_native_relay_keeps_unknown_events_and_fields_and_aliases_the_model():
-    events = await collect(parse_stream(aiter(sse_lines("anthropic/stream_citations_unknown_event.sse"))))
-    out = frames(await encode(events, exchange("anthropic", alias="house-model")))
+    events = await collect(anthropic_events((sse_lines("anthropic/stream_citations_unknown_event.sse"))))
+    out = frames(await encode(events, record_for("anthropic", alias="house-model")))
     names = [name for name, _ in out]
     assert names == [
         "message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
@@ -104,7 +104,7 @@ async def test_native_relay_keeps_unknown_events_and_fields_and_aliases_the_mode
     assert start["made_up_field"] == "kept"
     assert out[3][1]["delta"]["type"] == "citations_delta"
     assert out[6][1] == {"type": "future_event", "detail": {"made_up": True}}
-    message = sdk_stream_message(await encode(events, exchange("anthropic", alias="house-model")))
+    message = sdk_stream_message(await encode(events, record_for("anthropic", alias="house-model")))
     assert message.model == "house-model"
     assert message.content[0].citations[0].cited_text == "Sunny, 21C"
 
@@ -117,7 +117,7 @@ async def test_native_relay_encodes_a_gateway_stream_error_and_skips_events_with
         StreamError(kind="timeout", message="Provider 'anthropic' did not answer within 300 s"),
         MessageStop(native=b'{"type":"message_stop"}'),  # never reached
     ]
-    out = await encode(events, exchange("anthropic"))
+    out = await encode(events, record_for("anthropic"))
     assert out == (
         b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"c"}}\n\n'
         b'event: error\ndata: {"type":"error","error":{"type":"timeout_error",'
@@ -126,14 +126,14 @@ async def test_native_relay_encodes_a_gateway_stream_error_and_skips_events_with
 
 
 async def test_upstream_midstream_error_reaches_the_sdk_as_an_api_error():
-    events = await collect(parse_stream(aiter(sse_lines("anthropic/stream_midstream_error.sse"))))
+    events = await collect(anthropic_events((sse_lines("anthropic/stream_midstream_error.sse"))))
     with pytest.raises(anthropic.APIStatusError) as caught:
-        sdk_raw_events(await encode(events, exchange("anthropic")))
+        sdk_raw_events(await encode(events, record_for("anthropic")))
     assert "Overloaded (scripted MIDERR)" in str(caught.value)
 
 
 async def test_translated_stream_follows_anthropic_grammar_exactly():
-    out = frames(await encode(openai_like_events(), exchange("openai")))
+    out = frames(await encode(openai_like_events(), record_for("openai")))
     assert [name for name, _ in out] == [
         "message_start",
         "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",
@@ -165,7 +165,7 @@ async def test_translated_stream_follows_anthropic_grammar_exactly():
 
 
 async def test_translated_stream_validates_with_sdk_event_types_and_accumulates():
-    sse = await encode(openai_like_events(), exchange("openai", alias="house-model"))
+    sse = await encode(openai_like_events(), record_for("openai", alias="house-model"))
     for block in sse.split(b"\n\n")[:-1]:  # every frame validates strictly as an SDK event type
         STRICT_EVENT.validate_json(block.split(b"\ndata: ")[1])
     assert len(sdk_raw_events(sse)) == 15
@@ -192,7 +192,7 @@ async def test_translated_thinking_without_signature_and_usage_at_start_only():
         MessageDelta(stop_reason="max_tokens", usage=Usage(output_tokens=5)),
         MessageStop(),
     ]
-    sse = await encode(events, exchange("openai"))
+    sse = await encode(events, record_for("openai"))
     out = frames(sse)
     assert out[-2][1]["usage"] == {"output_tokens": 5}
     message = sdk_stream_message(sse)
@@ -205,7 +205,7 @@ async def test_translated_thinking_without_signature_and_usage_at_start_only():
 async def test_translated_stream_error_ends_with_an_error_event():
     error = StreamError(kind="unavailable", message="upstream stream ended early")
     events = [*openai_like_events()[:3], error]
-    sse = await encode(events, exchange("openai"))
+    sse = await encode(events, record_for("openai"))
     assert sse.endswith(
         b'event: error\ndata: {"type":"error","error":{"type":"api_error",'
         b'"message":"upstream stream ended early"}}\n\n'
@@ -225,7 +225,7 @@ async def test_translated_blocks_start_empty_and_dropped_blocks_keep_indexes_con
         MessageDelta(stop_reason="tool_use"),  # block 2 never stopped: closed before message_delta
         MessageStop(),
     ]
-    out = frames(await encode(events, exchange("openai")))
+    out = frames(await encode(events, record_for("openai")))
     assert [(name, data.get("index")) for name, data in out] == [
         ("message_start", None),
         ("content_block_start", 0), ("content_block_delta", 0), ("content_block_stop", 0),
@@ -237,11 +237,10 @@ async def test_translated_blocks_start_empty_and_dropped_blocks_keep_indexes_con
 
 
 async def test_stream_from_a_real_openai_fixture_through_the_openai_parser():
-    openai_stream = pytest.importorskip("adapters.outbound.openai.stream")
     events = await collect(
-        openai_stream.parse_stream(aiter(sse_lines("openai/stream_text_then_tool.sse")), relay_usage=False)
+        openai_events(sse_lines("openai/stream_text_then_tool.sse"))
     )
-    message = sdk_stream_message(await encode(events, exchange("openai")))
+    message = sdk_stream_message(await encode(events, record_for("openai")))
     assert [block.type for block in message.content] == ["text", "tool_use"]
     assert message.content[1].name == "get_weather"
     assert message.stop_reason == "tool_use"

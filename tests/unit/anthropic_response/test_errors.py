@@ -9,7 +9,7 @@ import pytest
 
 from adapters.inbound.anthropic.errors import error_body, error_response
 from adapters.outbound.anthropic.errors import map_error
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import RETRYABLE, ErrorKind, GatewayError
 from tests.conftest import fixture_bytes
 from tests.unit.anthropic_response.support import sdk_client
 
@@ -54,7 +54,7 @@ def test_upstream_error_mapping(status, payload, kind, kept, message):
 
 def test_upstream_429_retry_after_is_kept_and_error_type_travels_as_code():
     error = map_error(429, {"retry-after": "17"}, fixture_bytes("anthropic/error_429.json"), "claude")
-    assert (error.retry_after, error.code, error.retryable) == (17.0, "rate_limit_error", True)
+    assert (error.retry_after, error.code, error.kind in RETRYABLE) == (17.0, "rate_limit_error", True)
 
 
 CLIENT_CASES = [

@@ -5,8 +5,6 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from adapters.outbound.anthropic.stream import parse_stream
-from domain.accumulate import accumulate
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     BlockDelta,
@@ -27,6 +25,7 @@ from domain.ir import (
     Usage,
 )
 from tests.conftest import sse_lines
+from tests.streams import accumulate, anthropic_events
 from tests.unit.anthropic_response.support import aiter, collect
 
 START_USAGE = Usage(input_tokens=31, output_tokens=1, cache_read_tokens=0, cache_creation_tokens=0)
@@ -34,7 +33,7 @@ END_USAGE = Usage(input_tokens=31, output_tokens=19, cache_read_tokens=0, cache_
 
 
 async def parse(name: str) -> list:
-    return await collect(parse_stream(aiter(sse_lines(name))))
+    return await collect(anthropic_events((sse_lines(name))))
 
 
 def data_lines(name: str) -> list[bytes]:
@@ -144,7 +143,7 @@ async def test_message_delta_with_only_output_tokens_leaves_input_unknown():
         b'data: {"type":"message_stop"}',
         b"",
     ]
-    events = await collect(parse_stream(aiter(lines)))
+    events = await collect(anthropic_events((lines)))
     assert events[1].usage == Usage(output_tokens=7)
     assert events[1].stop_reason == "max_tokens"
 
@@ -153,14 +152,14 @@ async def test_stream_ending_before_message_stop_raises_unavailable():
     lines = sse_lines("anthropic/stream_text.sse")
     cut = lines[: lines.index(b"event: message_delta")]
     with pytest.raises(GatewayError) as caught:
-        await collect(parse_stream(aiter(cut)))
+        await collect(anthropic_events((cut)))
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert "ended early" in caught.value.message
 
 
 async def test_undecodable_event_is_a_protocol_error():
     with pytest.raises(GatewayError) as caught:
-        await collect(parse_stream(aiter([b"event: message_start", b"data: {not json", b""])))
+        await collect(anthropic_events(([b"event: message_start", b"data: {not json", b""])))
     assert caught.value.kind is ErrorKind.PROTOCOL
 
 
@@ -173,6 +172,6 @@ async def test_frames_after_message_stop_are_read_but_not_yielded():
             consumed.append(line)
             yield line
 
-    events = await collect(parse_stream(tracking()))
+    events = await collect(anthropic_events(tracking()))
     assert isinstance(events[-1], MessageStop)
     assert len(consumed) == len(lines)

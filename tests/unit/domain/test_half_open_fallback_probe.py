@@ -16,7 +16,7 @@ import pytest
 
 from domain.circuits import Breakers, BreakerSettings, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
+from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, RoutingTable, Target
 from domain.service import ChatService
@@ -48,7 +48,7 @@ async def test_a_half_open_fallback_admits_one_probe_at_a_time() -> None:
     chat, breaker = service(clock, primary, fallback)
     breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # open
     clock.now += 31  # cool-down over: the next look makes it half-open
-    requests = (chat.complete(REQUEST, Exchange()) for _ in range(5))
+    requests = (chat.complete(REQUEST, RequestRecord()) for _ in range(5))
     results = await asyncio.gather(*requests, return_exceptions=True)
     assert fallback.calls == 1  # the probe; the others found it taken
     assert breaker.state == "closed"  # and it succeeded
@@ -63,7 +63,7 @@ async def test_a_fallback_whose_circuit_opened_meanwhile_is_skipped() -> None:
     primary = FakeProvider("x", err(ErrorKind.UPSTREAM, 500), delay=0.01)
     fallback = FakeProvider("a")
     chat, breaker = service(clock, primary, fallback)
-    request = asyncio.ensure_future(chat.complete(REQUEST, Exchange()))
+    request = asyncio.ensure_future(chat.complete(REQUEST, RequestRecord()))
     await asyncio.sleep(0)  # the request ordered its targets (a was closed) and waits on x
     breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # another request's failure opens a's circuit
     with pytest.raises(GatewayError) as info:

@@ -59,12 +59,12 @@ async def test_when_every_target_is_open_the_one_whose_cooldown_ends_first_gets_
     h.clock.now = 10
     trip(h, "a")  # a opens at 10: probes from 40
     h.clock.now = 20
-    _, exchange = await h.complete()
-    assert exchange.provider == "b" and exchange.failed_over is True
+    _, record = await h.complete()
+    assert record.provider == "b" and record.failed_over is True
     assert (h.providers["a"].calls, h.providers["b"].calls) == (0, 1)
     assert h.deployment("b").state == "closed"  # its verdict counted: the success closed it
-    _, exchange = await h.complete()
-    assert exchange.provider == "b"  # b admits requests again, a is still open: diverted
+    _, record = await h.complete()
+    assert record.provider == "b"  # b admits requests again, a is still open: diverted
     assert h.observer.skipped[-1] == ("m", "a", "m")
 
 
@@ -73,8 +73,8 @@ async def test_when_every_target_is_open_and_the_first_fails_the_next_is_tried()
     trip(h, "a")
     h.clock.now = 10
     trip(h, "b")
-    _, exchange = await h.complete()
-    assert [(a["provider"], a["result"]) for a in exchange.attempts] == [("a", "upstream"), ("a", "upstream"), ("b", "ok")]
+    _, record = await h.complete()
+    assert [(a["provider"], a["result"]) for a in record.attempts] == [("a", "upstream"), ("a", "upstream"), ("b", "ok")]
 
 
 # ---- fail_fast: refuse instead -----------------------------------------------------------------
@@ -107,15 +107,15 @@ async def test_an_open_target_without_fail_fast_is_still_tried_beside_one_with_i
     h = Harness(FakeProvider("a"), FakeProvider("b"), fallbacks=("b",), per_provider={"a": fast})
     trip(h, "a")
     trip(h, "b")
-    _, exchange = await h.complete()
-    assert exchange.provider == "b" and h.providers["a"].calls == 0
+    _, record = await h.complete()
+    assert record.provider == "b" and h.providers["a"].calls == 0
 
 
 # ---- counting ----------------------------------------------------------------------------------
 async def test_retries_do_not_multiply_the_count() -> None:
     h = Harness(FakeProvider("a", FAIL, FAIL, OK, FAIL, FAIL, FAIL), attempts=3, consecutive=2)
-    response, exchange = await h.complete()  # fails twice, then the third attempt succeeds
-    assert len(exchange.attempts) == 3 and response.content == [TextBlock(text="a")]
+    response, record = await h.complete()  # fails twice, then the third attempt succeeds
+    assert len(record.attempts) == 3 and response.content == [TextBlock(text="a")]
     assert h.deployment("a").counts(h.clock.now) == (1, 0)
     with pytest.raises(GatewayError):
         await h.complete()  # three failed attempts: one failed request
@@ -126,8 +126,8 @@ async def test_retries_do_not_multiply_the_count() -> None:
 async def test_the_retry_after_that_trips_the_circuit_sets_its_cooldown() -> None:
     limited = err(ErrorKind.RATE_LIMITED, 429, retry_after=45)  # beyond retry_after_cap: no retry
     h = Harness(FakeProvider("a", limited), FakeProvider("b"), fallbacks=("b",), consecutive=1)
-    _, exchange = await h.complete()
-    assert exchange.provider == "b"
+    _, record = await h.complete()
+    assert record.provider == "b"
     deployment = h.deployment("a")
     assert (deployment.state, deployment.probe_at) == ("open", 45)
     h.clock.now = 44
@@ -170,8 +170,8 @@ async def test_an_unreachable_provider_diverts_every_model_of_it() -> None:
     for _ in range(3):
         assert (await h.complete("m"))[1].provider == "b"
     assert h.breakers.provider("a").state == "open"
-    _, exchange = await h.complete("another-model")  # a model of a never asked before
-    assert exchange.provider == "b" and h.providers["a"].calls == 3
+    _, record = await h.complete("another-model")  # a model of a never asked before
+    assert record.provider == "b" and h.providers["a"].calls == 3
     assert ("another-model", "a", "another-model") in h.observer.skipped
 
 
@@ -180,8 +180,8 @@ async def test_one_models_failures_do_not_divert_another_models_traffic() -> Non
     for _ in range(3):
         await h.complete("m")
     assert h.deployment("a", "m").state == "open"
-    _, exchange = await h.complete("another-model")
-    assert exchange.provider == "a" and exchange.upstream_model == "another-model"
+    _, record = await h.complete("another-model")
+    assert record.provider == "a" and record.upstream_model == "another-model"
 
 
 async def test_a_half_open_probe_in_flight_does_not_hold_up_a_single_target() -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir as anthropic_to_ir
+from adapters.inbound.anthropic.decode import count_tokens_to_ir
+from adapters.inbound.anthropic.decode import to_ir as anthropic_to_ir
 from adapters.inbound.json_body import check_body
 from adapters.inbound.openai.decode import to_ir as openai_to_ir
 from domain.errors import ErrorKind, GatewayError

@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.config.derive import model_listing, routing_table
-from infrastructure.config.loader import ConfigError, env_file_path, load_config, parse_config, read_environment
-from infrastructure.config.schema import ServerConfig
 from domain.routing import Target, resolve
+from infrastructure.config.build import model_listing, routing_table
+from infrastructure.config.loader import (
+    ConfigError,
+    env_file_path,
+    load_config,
+    parse_config,
+    read_environment,
+)
+from infrastructure.config.schema import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,9 +44,9 @@ def test_bundled_config_loads_and_routes_like_the_seed() -> None:
     assert loaded.missing_keys == {}
     table = routing_table(config, config.apps[0])
     route = resolve(table, "claude-haiku-4.5")
-    assert route.primary == Target(provider="openai", model="gpt-5-mini") and route.alias == "claude-haiku-4.5"
-    assert resolve(table, "claude-3-opus").primary.provider == "anthropic"
-    assert resolve(table, "anthropic/claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
+    assert route.targets[0] == Target(provider="openai", model="gpt-5-mini") and route.alias == "claude-haiku-4.5"
+    assert resolve(table, "claude-3-opus").targets[0].provider == "anthropic"
+    assert resolve(table, "anthropic/claude-3-opus").targets[0] == Target(provider="anthropic", model="claude-3-opus")
 
 
 @pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-haiku-4.5", "claude-haiku-4-5", "claude-opus-4-1"])
@@ -48,8 +54,8 @@ def test_bundled_anthropic_app_sends_claude_models_to_anthropic(model: str) -> N
     config = load_config(ROOT / "config.yaml", env={}).config
     (app,) = [a for a in config.apps if a.frontdoor == "anthropic"]
     route = resolve(routing_table(config, app), model)
-    assert route.primary == Target(provider="anthropic", model=model) and route.alias is None
-    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
+    assert route.targets[0] == Target(provider="anthropic", model=model) and route.alias is None
+    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").targets[0] == Target(provider="openai", model="gpt-4o-mini")
 
 
 def test_substitution_with_defaults_and_types() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
-from adapters.outbound.openai.stream import parse_stream
 from domain.ir import AnyEvent
 from tests.conftest import sse_lines
+from tests.streams import openai_events
 
 
 async def aiter_of(items: Iterable[object]) -> AsyncIterator[object]:
@@ -15,12 +15,12 @@ async def aiter_of(items: Iterable[object]) -> AsyncIterator[object]:
 
 
 async def parse_fixture(name: str, *, relay_usage: bool = False) -> list[AnyEvent]:
-    """Every IR event parse_stream yields for ``tests/fixtures/openai/<name>``."""
+    """Every IR event the OpenAI stream parser yields for ``tests/fixtures/openai/<name>``."""
     return await parse_lines(sse_lines(f"openai/{name}"), relay_usage=relay_usage)
 
 
 async def parse_lines(lines: list[bytes], *, relay_usage: bool = False) -> list[AnyEvent]:
-    events = parse_stream(aiter_of(lines), relay_usage=relay_usage)  # type: ignore[arg-type]
+    events = openai_events(lines, relay_usage=relay_usage)
     return [event async for event in events]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from adapters.outbound.openai.stream import parse_stream
 from domain.ir import MessageStart, Ping
+from tests.streams import openai_events
 
 AZURE = [
     b'data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}',
@@ -26,7 +26,7 @@ async def _lines() -> AsyncIterator[bytes]:
 
 
 async def test_the_message_starts_with_the_first_chunk_that_has_an_id() -> None:
-    events = [e async for e in parse_stream(_lines(), relay_usage=False)]
+    events = [e async for e in openai_events(_lines())]
     assert isinstance(events[0], Ping) and events[0].native is not None  # still relayed natively
     start = events[1]
     assert isinstance(start, MessageStart)

@@ -10,7 +10,6 @@ from openai.types.chat import ChatCompletion
 
 from adapters.inbound.openai.encode import from_ir
 from adapters.outbound.openai.response import parse_response
-from domain.exchange import Exchange
 from domain.ir import (
     ChatResponse,
     NativeResponse,
@@ -21,11 +20,12 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes
 
 
-def exchange(alias: str | None = None, upstream: str = "anthropic") -> Exchange:
-    result = Exchange(app="a", frontdoor="openai")
+def record_for(alias: str | None = None, upstream: str = "anthropic") -> RequestRecord:
+    result = RequestRecord(app="a", frontdoor="openai")
     result.alias, result.upstream_protocol = alias, upstream
     return result
 
@@ -47,7 +47,7 @@ def response(
 def test_native_body_is_relayed_byte_for_byte_without_alias() -> None:
     body = fixture_bytes("openai/chat_text.json")
 
-    assert from_ir(parse_response(body), exchange(upstream="openai")) is body
+    assert from_ir(parse_response(body), record_for(upstream="openai")) is body
 
 
 def test_alias_replaces_only_the_model_and_made_up_fields_survive() -> None:
@@ -58,7 +58,7 @@ def test_alias_replaces_only_the_model_and_made_up_fields_survive() -> None:
         b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"x_vendor":"kept"}'
     )
 
-    out = from_ir(parse_response(body), exchange(alias="my-alias", upstream="openai"))
+    out = from_ir(parse_response(body), record_for(alias="my-alias", upstream="openai"))
 
     original, relayed = msgspec.json.decode(body), msgspec.json.decode(out)
     assert relayed["model"] == "my-alias"
@@ -67,7 +67,7 @@ def test_alias_replaces_only_the_model_and_made_up_fields_survive() -> None:
 
 
 def test_text_response_builds_a_valid_chat_completion() -> None:
-    out = from_ir(response(TextBlock(text="Hello "), TextBlock(text="world")), exchange())
+    out = from_ir(response(TextBlock(text="Hello "), TextBlock(text="world")), record_for())
 
     completion = ChatCompletion.model_validate_json(out)
     assert completion.id == "msg_01XFDUDYJgAACzvnptvVoYEL"
@@ -96,7 +96,7 @@ def test_tool_use_blocks_become_tool_calls_with_null_content() -> None:
             ToolUseBlock(id="toolu_2", name="get_time", input=msgspec.Raw(b"{}")),
             stop_reason="tool_use",
         ),
-        exchange(),
+        record_for(),
     )
 
     choice = ChatCompletion.model_validate_json(out).choices[0]
@@ -115,7 +115,7 @@ def test_text_then_tool_keeps_both() -> None:
             ToolUseBlock(id="toolu_1", name="f", input=msgspec.Raw(b'{"a":1}')),
             stop_reason="tool_use",
         ),
-        exchange(),
+        record_for(),
     )
 
     message = ChatCompletion.model_validate_json(out).choices[0].message
@@ -132,7 +132,7 @@ def test_thinking_becomes_reasoning_content_and_redacted_or_opaque_blocks_are_dr
             TextBlock(text="42"),
             usage=Usage(input_tokens=100, output_tokens=50, cache_read_tokens=80, reasoning_tokens=30),
         ),
-        exchange(),
+        record_for(),
     )
 
     completion = ChatCompletion.model_validate_json(out)
@@ -157,7 +157,7 @@ def test_thinking_becomes_reasoning_content_and_redacted_or_opaque_blocks_are_dr
     ],
 )
 def test_stop_reasons_map_to_finish_reasons(stop_reason: str | None, finish_reason: str) -> None:
-    out = from_ir(response(TextBlock(text="x"), stop_reason=stop_reason), exchange())
+    out = from_ir(response(TextBlock(text="x"), stop_reason=stop_reason), record_for())
 
     assert ChatCompletion.model_validate_json(out).choices[0].finish_reason == finish_reason
 
@@ -166,7 +166,7 @@ def test_alias_names_the_model_and_missing_created_is_now() -> None:
     ir = ChatResponse(id="msg_1", model="claude-x", content=[TextBlock(text="x")], stop_reason="end_turn")
     before = int(time.time())
 
-    completion = ChatCompletion.model_validate_json(from_ir(ir, exchange(alias="gpt-4o")))
+    completion = ChatCompletion.model_validate_json(from_ir(ir, record_for(alias="gpt-4o")))
 
     assert completion.model == "gpt-4o"
     assert before <= completion.created <= int(time.time())
@@ -174,7 +174,7 @@ def test_alias_names_the_model_and_missing_created_is_now() -> None:
 
 
 def test_empty_answer_has_empty_string_content() -> None:
-    out = from_ir(response(stop_reason="max_tokens"), exchange())
+    out = from_ir(response(stop_reason="max_tokens"), record_for())
 
     assert ChatCompletion.model_validate_json(out).choices[0].message.content == ""
 
@@ -183,4 +183,4 @@ def test_anthropic_native_body_is_not_relayed_to_an_openai_client() -> None:
     native = NativeResponse(protocol="anthropic", body=b'{"type":"message"}')
     ir = response(TextBlock(text="x"), native=native)
 
-    assert ChatCompletion.model_validate_json(from_ir(ir, exchange())).choices[0].message.content == "x"
+    assert ChatCompletion.model_validate_json(from_ir(ir, record_for())).choices[0].message.content == "x"

@@ -10,7 +10,6 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
 from adapters.inbound.openai.stream import encode_stream
-from domain.exchange import Exchange
 from domain.ir import (
     UNSET,
     AnyEvent,
@@ -32,6 +31,7 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes
 from tests.unit.openai_response.support import aiter_of, frames_of, parse_fixture
 
@@ -47,14 +47,14 @@ def request(include_usage: bool | None = None) -> ChatRequest:
     )
 
 
-def exchange(upstream: str = "anthropic", alias: str | None = None) -> Exchange:
-    result = Exchange(app="a", frontdoor="openai")
+def record_for(upstream: str = "anthropic", alias: str | None = None) -> RequestRecord:
+    result = RequestRecord(app="a", frontdoor="openai")
     result.upstream_protocol, result.alias = upstream, alias
     return result
 
 
-async def encode(events: list[AnyEvent], req: ChatRequest | None = None, ex: Exchange | None = None) -> bytes:
-    frames = encode_stream(aiter_of(events), req or request(), ex or exchange())  # type: ignore[arg-type]
+async def encode(events: list[AnyEvent], req: ChatRequest | None = None, ex: RequestRecord | None = None) -> bytes:
+    frames = encode_stream(aiter_of(events), req or request(), ex or record_for())  # type: ignore[arg-type]
     return b"".join([frame async for frame in frames])
 
 
@@ -190,7 +190,7 @@ async def test_thinking_streams_as_reasoning_content_and_signatures_are_dropped(
 
 
 async def test_alias_names_the_model_of_translated_chunks() -> None:
-    chunks = sdk_chunks(await encode(TEXT, ex=exchange(alias="gpt-4o")))
+    chunks = sdk_chunks(await encode(TEXT, ex=record_for(alias="gpt-4o")))
 
     assert {c.model for c in chunks} == {"gpt-4o"}
 
@@ -217,7 +217,7 @@ async def test_native_relay_reproduces_the_upstream_frames(fixture: str) -> None
     upstream = frames_of(fixture_bytes(f"openai/{fixture}"))
     events = await parse_fixture(fixture, relay_usage=True)
 
-    raw = await encode(events, request(include_usage=True), exchange(upstream="openai"))
+    raw = await encode(events, request(include_usage=True), record_for(upstream="openai"))
 
     assert frames_of(raw) == upstream
     sdk_chunks(raw)
@@ -227,7 +227,7 @@ async def test_native_relay_drops_the_forced_usage_chunk_when_the_client_did_not
     upstream = frames_of(fixture_bytes("openai/stream_text_with_usage.sse"))
     events = await parse_fixture("stream_text_with_usage.sse", relay_usage=False)
 
-    raw = await encode(events, request(), exchange(upstream="openai"))
+    raw = await encode(events, request(), record_for(upstream="openai"))
 
     assert frames_of(raw) == [*upstream[:-2], b"[DONE]"]
 
@@ -243,7 +243,7 @@ async def test_native_relay_with_alias_replaces_only_the_model_and_keeps_made_up
         MessageStop(),
     ]
 
-    raw = await encode(events, ex=exchange(upstream="openai", alias="my-alias"))
+    raw = await encode(events, ex=record_for(upstream="openai", alias="my-alias"))
 
     relayed = msgspec.json.decode(frames_of(raw)[0])
     assert relayed["model"] == "my-alias"
@@ -255,7 +255,7 @@ async def test_native_midstream_error_is_relayed_and_ends_without_done() -> None
     upstream = frames_of(fixture_bytes("openai/stream_midstream_error.sse"))
     events = await parse_fixture("stream_midstream_error.sse")
 
-    raw = await encode(events, ex=exchange(upstream="openai", alias="my-alias"))
+    raw = await encode(events, ex=record_for(upstream="openai", alias="my-alias"))
 
     assert frames_of(raw)[-1] == upstream[-1]
     assert b"[DONE]" not in raw
@@ -265,7 +265,7 @@ async def test_native_relay_encodes_a_gateway_made_stream_error() -> None:
     events = [MessageStart(id="c1", model="m", native=b'{"id":"c1","model":"m","choices":[]}')]
     events.append(StreamError(kind="unavailable", message="upstream stream ended early"))
 
-    raw = await encode(events, ex=exchange(upstream="openai"))
+    raw = await encode(events, ex=record_for(upstream="openai"))
 
     assert frames_of(raw)[-1] == (
         b'{"error":{"message":"upstream stream ended early","type":"server_error","param":null,"code":null}}'
@@ -282,7 +282,7 @@ async def test_closing_the_encoder_closes_the_event_source() -> None:
         finally:
             closed.append(True)
 
-    frames = encode_stream(source(), request(), exchange())
+    frames = encode_stream(source(), request(), record_for())
     await anext(frames)
     await frames.aclose()  # type: ignore[attr-defined]
 
@@ -293,7 +293,7 @@ async def test_native_data_of_several_lines_is_relayed_as_several_data_lines() -
     native = b'{"id":"c1",\n"model":"m","choices":[]}'
     events = [MessageStart(id="c1", model="m", native=native), MessageDelta(), MessageStop()]
 
-    raw = await encode(events, ex=exchange(upstream="openai"))
+    raw = await encode(events, ex=record_for(upstream="openai"))
 
     assert raw.startswith(b'data: {"id":"c1",\ndata: "model":"m","choices":[]}\n\n')
     assert frames_of(raw)[-1] == b"[DONE]"

@@ -7,7 +7,6 @@ import msgspec
 
 from adapters.inbound.openai.encode import from_ir
 from adapters.inbound.openai.stream import encode_stream
-from domain.exchange import Exchange
 from domain.ir import (
     BlockDelta,
     BlockStart,
@@ -21,22 +20,23 @@ from domain.ir import (
     TextBlock,
     TextDelta,
 )
+from domain.request_record import RequestRecord
 from tests.unit.openai_response.support import aiter_of
 
 REQUEST = ChatRequest(model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])], stream=True)
 
 
-def _exchange() -> Exchange:
-    exchange = Exchange(app="test", frontdoor="openai")
-    exchange.upstream_protocol = "anthropic"
-    return exchange
+def _record() -> RequestRecord:
+    record = RequestRecord(app="test", frontdoor="openai")
+    record.upstream_protocol = "anthropic"
+    return record
 
 
 def test_message_finish_reason_is_length() -> None:
     response = ChatResponse(
         id="msg_1", model="m", content=[TextBlock(text="cut")], stop_reason="model_context_window_exceeded"
     )
-    body = msgspec.json.decode(from_ir(response, _exchange()))
+    body = msgspec.json.decode(from_ir(response, _record()))
     assert body["choices"][0]["finish_reason"] == "length"
 
 
@@ -49,7 +49,7 @@ async def test_stream_finish_reason_is_length() -> None:
         MessageDelta(stop_reason="model_context_window_exceeded"),
         MessageStop(),
     ]
-    stream = encode_stream(aiter_of(events), REQUEST, _exchange())  # type: ignore[arg-type]
+    stream = encode_stream(aiter_of(events), REQUEST, _record())  # type: ignore[arg-type]
     frames = [frame async for frame in stream]
     chunks = [msgspec.json.decode(frame.removeprefix(b"data: ")) for frame in frames[:-1]]  # not [DONE]
     finishes = [chunk["choices"][0]["finish_reason"] for chunk in chunks]

@@ -6,7 +6,6 @@ import msgspec
 import pytest
 
 from adapters.outbound.openai.response import parse_response
-from domain.accumulate import accumulate
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     BlockDelta,
@@ -26,6 +25,7 @@ from domain.ir import (
     Usage,
 )
 from tests.conftest import fixture_bytes
+from tests.streams import accumulate
 from tests.unit.openai_response.support import aiter_of, frames_of, parse_fixture, parse_lines, sse
 
 CHUNK = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[%s]}'

@@ -8,11 +8,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.outbound.openai.stream import parse_stream
 from domain.errors import GatewayError
 from domain.ir import MessageDelta, MessageStart, MessageStop, Ping, StreamError
 from tests.conftest import sse_lines
-from tests.unit.openai_response.support import aiter_of, sse
+from tests.streams import openai_events
+from tests.unit.openai_response.support import sse
 
 FIXTURES = sorted(p.name for p in (Path(__file__).parents[2] / "fixtures" / "openai").glob("stream_*.sse"))
 CHUNK = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[%s]}'
@@ -21,7 +21,7 @@ CHUNK = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","c
 async def run(lines: list[bytes], *, relay: bool, relay_usage: bool) -> tuple[list, BaseException | None]:
     events: list = []
     try:
-        async for event in parse_stream(aiter_of(lines), relay_usage=relay_usage, relay=relay):  # type: ignore[arg-type]
+        async for event in openai_events(lines, relay_usage=relay_usage, content=not relay):
             events.append(event)
     except GatewayError as exc:
         return events, exc

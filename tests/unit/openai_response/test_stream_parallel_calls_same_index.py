@@ -3,8 +3,8 @@ all at ``index`` 0 with distinct ids; they were merged into one call with concat
 
 from __future__ import annotations
 
-from domain.accumulate import accumulate
 from domain.ir import BlockStart, ChatResponse, ToolUseBlock
+from tests.streams import accumulate
 from tests.unit.openai_response.support import aiter_of, parse_fixture, parse_lines, sse
 
 HEAD = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,'

@@ -15,9 +15,6 @@ from pydantic import TypeAdapter
 
 from adapters.inbound.openai_responses.decode import ResponsesCall, parse
 from adapters.inbound.openai_responses.stream import FinalHook, encode_stream
-from adapters.outbound.anthropic.stream import parse_stream as parse_anthropic
-from adapters.outbound.openai.stream import parse_stream as parse_openai
-from domain.exchange import Exchange
 from domain.ir import (
     AnyEvent,
     BlockDelta,
@@ -33,6 +30,8 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
+from tests import streams
 from tests.conftest import fixture_bytes, sse_lines
 
 EVENT = TypeAdapter(ResponseStreamEvent)
@@ -49,8 +48,8 @@ def fixture_call(name: str) -> ResponsesCall:
     return parse(fixture_bytes(f"openai_responses/{name}"))
 
 
-def exchange(upstream: str = "anthropic", alias: str | None = None) -> Exchange:
-    result = Exchange(app="a", frontdoor="openai")
+def record_for(upstream: str = "anthropic", alias: str | None = None) -> RequestRecord:
+    result = RequestRecord(app="a", frontdoor="openai")
     result.upstream_protocol, result.alias = upstream, alias
     return result
 
@@ -62,21 +61,21 @@ async def aiter_of(items: Iterable[Any]) -> AsyncIterator[Any]:
 
 async def anthropic_events(name: str) -> list[AnyEvent]:
     """The IR events the Anthropic provider yields for ``tests/fixtures/anthropic/<name>``."""
-    return [event async for event in parse_anthropic(aiter_of(sse_lines(f"anthropic/{name}")))]
+    return [event async for event in streams.anthropic_events(sse_lines(f"anthropic/{name}"))]
 
 
 async def openai_events(name: str) -> list[AnyEvent]:
     """The IR events the OpenAI provider yields for ``tests/fixtures/openai/<name>``."""
-    return [event async for event in parse_openai(aiter_of(sse_lines(f"openai/{name}")), relay_usage=False)]
+    return [event async for event in streams.openai_events(sse_lines(f"openai/{name}"))]
 
 
 async def encode(
     events: list[AnyEvent],
     call: ResponsesCall | None = None,
-    ex: Exchange | None = None,
+    ex: RequestRecord | None = None,
     on_final: FinalHook | None = None,
 ) -> bytes:
-    frames = encode_stream(aiter_of(events), call or call_of(stream=True), ex or exchange(), on_final)
+    frames = encode_stream(aiter_of(events), call or call_of(stream=True), ex or record_for(), on_final)
     return b"".join([frame async for frame in frames])
 
 

@@ -21,7 +21,7 @@ from domain.ir import (
     Usage,
 )
 from tests.conftest import fixture_bytes
-from tests.unit.openai_responses.support import call_of, exchange, fixture_call, sdk_response
+from tests.unit.openai_responses.support import call_of, fixture_call, record_for, sdk_response
 
 
 def reply(*blocks: Any, stop: StopReason | None = "end_turn", **usage: int) -> ChatResponse:
@@ -34,7 +34,7 @@ def encoded(
     response: ChatResponse, upstream: str = "anthropic", alias: str | None = None, **params: Any
 ) -> dict[str, Any]:
     call = call_of(**params)
-    body = encode_response(from_ir(response, call, exchange(upstream, alias)))
+    body = encode_response(from_ir(response, call, record_for(upstream, alias)))
     sdk_response(body)  # the SDK's model accepts every member
     return msgspec.json.decode(body)
 
@@ -42,7 +42,7 @@ def encoded(
 def test_text_answer() -> None:
     call = call_of()
     body = encode_response(
-        from_ir(reply(TextBlock(text="Hello!"), input_tokens=12, output_tokens=3), call, exchange())
+        from_ir(reply(TextBlock(text="Hello!"), input_tokens=12, output_tokens=3), call, record_for())
     )
     response = sdk_response(body)
 
@@ -110,7 +110,7 @@ def test_a_custom_tool_call_is_a_custom_tool_call_item() -> None:
     block = ToolUseBlock(
         id="toolu_9", name="apply_patch", input=msgspec.Raw(msgspec.json.encode({"input": patch}))
     )
-    body = encode_response(from_ir(reply(block, stop="tool_use"), call, exchange()))
+    body = encode_response(from_ir(reply(block, stop="tool_use"), call, record_for()))
     (item,) = sdk_response(body).output
     assert item.type == "custom_tool_call"
     assert (item.call_id, item.name, item.input) == ("toolu_9", "apply_patch", patch)
@@ -251,7 +251,7 @@ def test_members_match_what_the_api_sends() -> None:
 
 def test_a_recorded_anthropic_answer_with_thinking_and_tools() -> None:
     response = parse_anthropic(fixture_bytes("anthropic/message_thinking.json"))
-    body = encode_response(from_ir(response, fixture_call("request_codex.json"), exchange("anthropic")))
+    body = encode_response(from_ir(response, fixture_call("request_codex.json"), record_for("anthropic")))
     parsed = sdk_response(body)
     kinds = [item.type for item in parsed.output]
     assert kinds[0] == "reasoning"
@@ -262,6 +262,6 @@ def test_a_recorded_anthropic_answer_with_thinking_and_tools() -> None:
 
 def test_a_recorded_chat_completions_answer_with_parallel_tool_calls() -> None:
     response = parse_openai(fixture_bytes("openai/chat_tool_calls_parallel.json"))
-    parsed = sdk_response(encode_response(from_ir(response, call_of(), exchange("openai"))))
+    parsed = sdk_response(encode_response(from_ir(response, call_of(), record_for("openai"))))
     calls = [item for item in parsed.output if item.type == "function_call"]
     assert len(calls) == 2 and len({c.call_id for c in calls}) == 2

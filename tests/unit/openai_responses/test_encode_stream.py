@@ -26,8 +26,8 @@ from tests.unit.openai_responses.support import (
     check_invariants,
     encode,
     end,
-    exchange,
     frames,
+    record_for,
     sdk_final,
     start,
     text_block,
@@ -210,7 +210,7 @@ async def test_the_final_response_is_handed_over_before_its_event_is_sent() -> N
     from tests.unit.openai_responses.support import aiter_of
 
     async for chunk in encode_stream(
-        aiter_of([start(), *text_block(0, "Hi"), *end()]), call, exchange(), on_final
+        aiter_of([start(), *text_block(0, "Hi"), *end()]), call, record_for(), on_final
     ):
         chunks.append(chunk)
 
@@ -221,7 +221,7 @@ async def test_the_final_response_is_handed_over_before_its_event_is_sent() -> N
 
 
 async def test_the_alias_is_the_model_of_every_snapshot() -> None:
-    raw = await encode([start(), *text_block(0, "x"), *end()], ex=exchange(alias="gpt-5"))
+    raw = await encode([start(), *text_block(0, "x"), *end()], ex=record_for(alias="gpt-5"))
     assert {d["response"]["model"] for _, d in frames(raw) if "response" in d} == {"gpt-5"}
 
 

@@ -19,9 +19,9 @@ from tests.unit.openai_responses.support import (
     check_invariants,
     encode,
     end,
-    exchange,
     frames,
     openai_events,
+    record_for,
     sdk_final,
     start,
     text_block,
@@ -44,7 +44,7 @@ from tests.unit.openai_responses.support import (
     ],
 )
 async def test_recorded_anthropic_streams(fixture: str) -> None:
-    raw = await encode(await anthropic_events(fixture), ex=exchange("anthropic"))
+    raw = await encode(await anthropic_events(fixture), ex=record_for("anthropic"))
     check_invariants(raw)
     assert sdk_final(raw).status == "completed"
 
@@ -61,13 +61,13 @@ async def test_recorded_anthropic_streams(fixture: str) -> None:
     ],
 )
 async def test_recorded_chat_completions_streams(fixture: str) -> None:
-    raw = await encode(await openai_events(fixture), ex=exchange("openai"))
+    raw = await encode(await openai_events(fixture), ex=record_for("openai"))
     check_invariants(raw)
     assert sdk_final(raw).status == "completed"
 
 
 async def test_recorded_midstream_error_ends_with_response_failed() -> None:
-    raw = await encode(await anthropic_events("stream_midstream_error.sse"), ex=exchange("anthropic"))
+    raw = await encode(await anthropic_events("stream_midstream_error.sse"), ex=record_for("anthropic"))
     check_invariants(raw)
     assert types(frames(raw))[-2:] == ["error", "failed"]
 

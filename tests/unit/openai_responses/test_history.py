@@ -25,7 +25,7 @@ from tests.unit.openai_responses.support import (
     call_of,
     encode,
     end,
-    exchange,
+    record_for,
     sdk_response,
     start,
     text_block,
@@ -40,7 +40,7 @@ def first_turn() -> tuple[ResponsesCall, Response, bytes]:
     answer = ChatResponse(
         id="msg_1", model="claude-sonnet-4-5", content=[THINKING, CALL], stop_reason="tool_use"
     )
-    response = from_ir(answer, call, exchange("anthropic"))
+    response = from_ir(answer, call, record_for("anthropic"))
     return call, response, turn_record(call, [], response)
 
 
@@ -77,7 +77,7 @@ def test_a_chain_of_turns_needs_one_lookup() -> None:
             id="msg_2", model="gpt-4o", content=[TextBlock(text="Rainy.")], usage=Usage(input_tokens=5)
         ),
         call,
-        exchange("openai"),
+        record_for("openai"),
     )
     third = call_of(previous_response_id=second.id, input="And tomorrow?")
     request = to_ir(third, history_items(turn_record(call, history, second)))
@@ -128,7 +128,7 @@ async def test_a_streamed_turn_is_stored_from_the_final_hook() -> None:
     async def store(response: Response) -> None:
         records.append(turn_record(call, [], response))
 
-    await encode([start(), *text_block(0, "Hello!"), *end()], call, exchange(), store)
+    await encode([start(), *text_block(0, "Hello!"), *end()], call, record_for(), store)
     (record,) = records
     request = to_ir(call_of(previous_response_id=call.response_id, input="Again"), history_items(record))
     assert [(m.role, m.content) for m in request.messages] == [

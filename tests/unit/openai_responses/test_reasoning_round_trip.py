@@ -23,7 +23,7 @@ from domain.ir import (
     ToolUseBlock,
 )
 from tests.conftest import fixture_bytes
-from tests.unit.openai_responses.support import call_of, exchange, fixture_call
+from tests.unit.openai_responses.support import call_of, fixture_call, record_for
 
 ANTHROPIC = ProviderSettings(name="anthropic", base_url="https://api.anthropic.test")
 OPENAI = ProviderSettings(name="openai", base_url="https://api.openai.test/v1")
@@ -44,7 +44,7 @@ def answer(*blocks: AnyBlock) -> ChatResponse:
 
 def output_of(response: ChatResponse, upstream: str = "anthropic") -> list[dict[str, Any]]:
     """The output items a client gets, as it would send them back (ids and statuses included)."""
-    body = encode_response(from_ir(response, call_of(), exchange(upstream)))
+    body = encode_response(from_ir(response, call_of(), record_for(upstream)))
     return msgspec.json.decode(body)["output"]
 
 

@@ -19,7 +19,7 @@ from adapters.inbound.openai_responses.history import history_items, turn_record
 from adapters.inbound.openai_responses.stream import encode_stream
 from adapters.protocols.openai.responses.response import Response
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, TextBlock, ToolUseBlock, Usage
-from tests.unit.openai_responses.support import aiter_of, end, exchange, start, text_block, tool_block
+from tests.unit.openai_responses.support import aiter_of, end, record_for, start, text_block, tool_block
 
 Answer = Callable[[ChatRequest], ChatResponse | list[AnyEvent]]
 
@@ -39,7 +39,7 @@ class FakeGateway:
             history = history_items(self.turns[call.previous_response_id])
         ir = to_ir(call, history)
         self.requests.append(ir)
-        answer, ex = self.answer(ir), exchange("anthropic")
+        answer, ex = self.answer(ir), record_for("anthropic")
 
         async def store(response: Response) -> None:
             if call.store:

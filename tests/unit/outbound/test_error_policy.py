@@ -14,7 +14,7 @@ from adapters.inbound.openai.errors import error_response as openai_error_respon
 from adapters.outbound.anthropic.errors import map_error as anthropic_map_error
 from adapters.outbound.errors import is_success, retry_after
 from adapters.outbound.openai.errors import map_error as openai_map_error
-from domain.errors import ErrorKind
+from domain.errors import RETRYABLE, ErrorKind
 
 K = ErrorKind
 # status: kind, client status (OpenAI frontdoor), client status (Anthropic frontdoor), retried
@@ -74,7 +74,7 @@ def test_every_status_maps_alike_for_every_provider_kind(provider_kind, status, 
 
     error = map_error(status, headers, body(status), "up")
 
-    assert (error.kind, error.provider, error.retryable) == (kind, "up", retried)
+    assert (error.kind, error.provider, error.kind in RETRYABLE) == (kind, "up", retried)
     assert openai_error_response(error).status_code == openai_status
     assert anthropic_client_status(error) == anthropic_status
     assert error.retry_after == (seconds if retried else None)
@@ -132,7 +132,7 @@ def test_answers_without_a_body_to_read_are_protocol_errors(provider_kind, statu
     error = KINDS[provider_kind][0](status, headers, b"", "up")
 
     assert not is_success(status)
-    assert (error.kind, error.message, error.retryable) == (K.PROTOCOL, message, False)
+    assert (error.kind, error.message, error.kind in RETRYABLE) == (K.PROTOCOL, message, False)
     assert openai_error_response(error).status_code == 502
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.outbound.scrub import MASK, Scrubber, header_secrets
 from domain.errors import ErrorKind, GatewayError
-from infrastructure.config.derive import secrets
+from infrastructure.config.build import secrets
 from infrastructure.config.loader import parse_config
 
 OPENAI_KEY = "sk-proj-abc1def2ghi3jkl4mno5pqr6stu7vwx8yz90wxyz"

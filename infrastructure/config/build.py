@@ -1,4 +1,5 @@
-"""Turn the validated config into the values the domain and adapters take."""
+"""The domain and adapter values a validated config describes: routing tables, provider settings,
+HTTP bounds, retry and circuit-breaker policies."""
 
 from __future__ import annotations
 

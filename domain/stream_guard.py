@@ -1,5 +1,5 @@
-"""Relaying a stream after its first event: usage on the way to the exchange, an idle upstream
-cut off, and a failure turned into a ``StreamError`` event (logged, and counted against the
+"""A stream after its first event, guarded: usage recorded on the way, an idle upstream cut
+off, and a failure turned into a ``StreamError`` event (logged, and counted against the
 deployment's circuit when it is the upstream's fault)."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 
 from domain.circuits import Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
 from domain.ir import AnyEvent, MessageDelta, MessageStart, StreamError
 from domain.ports import ResilienceObserver
+from domain.request_record import RequestRecord
 
 
 class IdleWatchdog:
-    """Cancels the task relaying a stream when the upstream sends nothing for ``idle`` seconds.
+    """Cancels the task passing a stream on when the upstream sends nothing for ``idle`` seconds.
 
-    Armed only while the relay waits for the upstream (never while the client is being sent
+    Armed only while the stream waits for the upstream (never while the client is being sent
     to, so a slow client is not blamed on the provider). One timer per stream, re-armed only
     when it fires: the per-event cost is a clock read.
     """
@@ -59,23 +59,23 @@ class IdleWatchdog:
             self._handle = None
 
 
-async def relay(
+async def guarded_stream(
     first: AnyEvent,
     rest: AsyncIterator[AnyEvent],
-    exchange: Exchange,
+    record: RequestRecord,
     deployment: Deployment,
     idle: float,
     observer: ResilienceObserver,
 ) -> AsyncIterator[AnyEvent]:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
     (logged, and counted against the deployment's circuit when it is the upstream's fault).
-    Usage seen on the way goes to the exchange."""
+    Usage seen on the way goes to the record."""
     watchdog = IdleWatchdog(idle)
     failure: StreamError | None = None
     crash: Exception | None = None
     try:
         if isinstance(first, MessageStart):
-            exchange.record_usage(first.usage)
+            record.record_usage(first.usage)
         yield first
         while True:
             watchdog.waiting()
@@ -89,7 +89,7 @@ async def relay(
                     raise
                 failure = StreamError(
                     kind=ErrorKind.TIMEOUT.value,
-                    message=f"Provider '{exchange.provider}' sent nothing for {idle:g} s; the stream was cut.",
+                    message=f"Provider '{record.provider}' sent nothing for {idle:g} s; the stream was cut.",
                 )
             except GatewayError as exc:
                 failure = StreamError(kind=exc.kind.value, message=exc.message)
@@ -100,22 +100,22 @@ async def relay(
                 break
             watchdog.received()
             if isinstance(event, MessageDelta):
-                exchange.record_usage(event.usage)
+                record.record_usage(event.usage)
             elif isinstance(event, StreamError):
-                _stream_failed(event, exchange, deployment, observer)
+                _stream_failed(event, record, deployment, observer)
             yield event
     finally:
         watchdog.stop()
         await rest.aclose()  # type: ignore[attr-defined]
     if failure is not None:
-        _stream_failed(failure, exchange, deployment, observer, crash)
+        _stream_failed(failure, record, deployment, observer, crash)
         yield failure
 
 
 def _stream_failed(
-    failure: StreamError, exchange: Exchange, deployment: Deployment, observer: ResilienceObserver,
+    failure: StreamError, record: RequestRecord, deployment: Deployment, observer: ResilienceObserver,
     crash: Exception | None = None,
 ) -> None:
-    exchange.stream_error = failure.kind
+    record.stream_error = failure.kind
     deployment.failed_late(failure.kind)  # counted only when it is the upstream's fault
-    observer.stream_failed(exchange.provider or "", exchange.upstream_model or "", failure.kind, failure.message, crash)
+    observer.stream_failed(record.provider or "", record.upstream_model or "", failure.kind, failure.message, crash)

@@ -1,4 +1,4 @@
-"""Editing one top-level member of a JSON object without touching the others."""
+"""The top-level ``model`` of a JSON body, replaced without touching the other members."""
 
 from __future__ import annotations
 

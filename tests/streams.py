@@ -1,11 +1,15 @@
-"""Fold a stream of IR events into the ChatResponse it describes."""
+"""Stream helpers for tests: async iteration, IR events parsed from recorded SSE lines, and a
+stream of events folded into the ``ChatResponse`` it describes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from contextlib import nullcontext
+from typing import Any
 
-import msgspec
-
+from adapters.outbound.anthropic.stream import parse_upstream as parse_anthropic
+from adapters.outbound.openai.stream import parse_upstream as parse_openai
+from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyBlock,
@@ -19,6 +23,7 @@ from domain.ir import (
     MessageStop,
     Ping,
     SignatureDelta,
+    StopReason,
     StreamError,
     TextBlock,
     TextDelta,
@@ -27,22 +32,48 @@ from domain.ir import (
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    merge_usage,
 )
 from domain.ir.arguments import tool_input
-from domain.ir.base import UNSET
+from domain.ir.base import UNSET, UnsetType
 
 
-def merge_usage(base: Usage, update: Usage) -> Usage:
-    """``update``'s known counts override ``base``'s."""
-    fields = {f: getattr(update, f) for f in Usage.__struct_fields__ if getattr(update, f) is not UNSET}
-    return msgspec.structs.replace(base, **fields) if fields else base
+async def aiter_of(items: Iterable[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+async def collect(iterator: AsyncIterable[Any]) -> list[Any]:
+    return [item async for item in iterator]
+
+
+def openai_events(
+    lines: Iterable[bytes] | AsyncIterator[bytes],
+    *,
+    relay_usage: bool = False,
+    content: bool = True,
+    scrub: Scrubber = NO_SECRETS,
+) -> AsyncIterator[AnyEvent]:
+    """The OpenAI provider's parser over the lines of a chat.completion.chunk stream."""
+    source = lines if isinstance(lines, AsyncIterator) else aiter_of(lines)
+    return parse_openai(nullcontext(source), relay_usage=relay_usage, content=content, scrub=scrub)
+
+
+def anthropic_events(
+    lines: Iterable[bytes] | AsyncIterator[bytes], *, scrub: Scrubber = NO_SECRETS
+) -> AsyncIterator[AnyEvent]:
+    """The Anthropic provider's parser over the lines of a ``/v1/messages`` stream."""
+    source = lines if isinstance(lines, AsyncIterator) else aiter_of(lines)
+    return parse_anthropic(nullcontext(source), scrub=scrub)
 
 
 async def accumulate(events: AsyncIterable[AnyEvent]) -> ChatResponse:
+    """The ``ChatResponse`` a stream of IR events describes (a ``StreamError`` is raised)."""
     id_ = model = ""
-    created = UNSET
+    created: int | UnsetType = UNSET
     usage = Usage()
-    stop_reason = stop_sequence = None
+    stop_reason: StopReason | None = None
+    stop_sequence: str | None = None
     starts: dict[int, AnyBlock] = {}
     parts: dict[int, list[str]] = {}
     signatures: dict[int, str] = {}

@@ -1,16 +1,17 @@
-"""What one client request did, gathered for its access-log line and response headers."""
+"""One record per request: what a client request did, gathered once, read by every sink."""
 
 from __future__ import annotations
 
 from domain.ir import Usage
 
 
-class Exchange:
-    """Mutable record filled as a request goes through the gateway.
+class RequestRecord:
+    """Filled as a request goes through the gateway, and read when it ends.
 
     The frontdoor sets what the client asked; the service sets where it went (every attempt,
     and the target that served it); usage is recorded as it is seen. The access-log layer reads
-    it when the response (or stream) ends, and for the ``x-gateway-*`` response headers.
+    it when the response (or stream) ends, and for the ``x-gateway-*`` response headers; other
+    sinks (metrics, spans) read the same record at the same point rather than parsing logs.
     """
 
     __slots__ = (
