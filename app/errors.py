@@ -20,15 +20,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.routes import ASGIRoute
 
-from adapters.inbound import Frontdoor
 from adapters.inbound.context import record_in
+from adapters.inbound.frontdoor import Frontdoor
 from adapters.inbound.handlers import from_http_exception
 
 _encode = msgspec.json.Encoder().encode
 _PARAM = re.compile(r"\{(\w+):\w+\}")  # "{model_id:path}" -> "{model_id}"
 _IGNORED_METHODS = frozenset({"OPTIONS", "HEAD"})
-# Where each protocol's SDK expects its base_url, relative to the app's path.
-_SDK_BASE_URL = {"openai": "{path}/v1", "anthropic": "{path}"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +55,7 @@ class MountedApps:
     def describe(self) -> str:
         return ", ".join(
             f"{app.path} ({app.protocol} protocol; SDK base_url ending in "
-            f"{_SDK_BASE_URL.get(app.protocol, '{path}').format(path=app.path.rstrip('/'))})"
+            f"{app.frontdoor.sdk_base_url.format(path=app.path.rstrip('/'))})"
             for app in sorted(self._apps, key=lambda app: app.path)
         )
 

@@ -37,7 +37,7 @@ class RequestRecord:
         self.stream = False
         self.provider: str | None = None
         self.upstream_model: str | None = None
-        self.upstream_protocol: str | None = None  # "openai" | "anthropic": native relay when equal to the frontdoor's
+        self.upstream_protocol: str | None = None  # the provider's protocol: native relay when it is the frontdoor's
         self.alias: str | None = None
         # One entry per upstream attempt: provider, model, result ("ok" or an error kind), ms.
         self.attempts: list[dict[str, object]] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import structlog
 from dependency_injector import containers, providers
 
-from adapters.inbound import Mount
+from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
 from domain.circuits import Breakers
@@ -42,7 +42,8 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool, scrubber: Scrubber) ->
                 variable=missing,
                 detail=f"requests routed to '{p.name}' will fail until {missing} is set",
             )
-        built[p.name] = PROVIDER_KINDS[p.type](provider_settings(p, missing), pool.clients[p.name], scrubber)
+        kind = PROVIDER_KINDS[p.type]
+        built[p.name] = kind.create(provider_settings(p, missing), pool.clients[p.name], scrubber)
     return built
 
 

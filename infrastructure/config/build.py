@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.outbound import ProviderSettings
+from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.http import PoolLimits, ResponseLimits, Timeouts
+from adapters.outbound.kind import ProviderSettings
 from adapters.outbound.scrub import header_secrets
 from domain.circuits import BreakerSettings
 from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
 from infrastructure.config.schema import (
-    DEFAULT_BASE_URLS,
     AppConfig,
     GatewayConfig,
     ProviderConfig,
@@ -76,16 +76,16 @@ def model_listing(app: AppConfig) -> tuple[dict[str, Any], ...]:
 
 
 def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> ProviderSettings:
-    base_url = (provider.base_url or DEFAULT_BASE_URLS[provider.type]).rstrip("/")
-    return ProviderSettings(
+    """The settings of the provider's kind: the common ones, and the kind's own keys as set."""
+    kind = PROVIDER_KINDS[provider.type]
+    return kind.settings(
         name=provider.name,
-        base_url=base_url,
+        base_url=(provider.base_url or kind.default_base_url).rstrip("/"),
         api_key=provider.api_key or None,
         missing_key_var=missing_key_var,
         headers=dict(provider.headers),
         default_max_tokens=provider.default_max_tokens,
-        anthropic_version=provider.anthropic_version,
-        max_tokens_field=provider.max_tokens_field,
+        **{key.name: getattr(provider, key.name) for key in kind.own_keys()},
     )
 
 

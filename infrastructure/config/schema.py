@@ -6,9 +6,13 @@ real deployment needs: timeouts, extra headers, the outbound HTTP client, body l
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 import msgspec
+
+from adapters.inbound import FRONTDOORS
+from adapters.outbound import PROVIDER_KINDS
+from adapters.outbound.kind import ProviderKind
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -81,9 +85,15 @@ class ModelRoutingConfig(_Strict):
     rewrites: list[RewriteConfig] = []
 
 
+if TYPE_CHECKING:
+    FrontdoorName = str
+else:  # the registry's names, so that an unknown one is refused with the list of known ones
+    FrontdoorName = Literal[tuple(FRONTDOORS)]
+
+
 class AppConfig(_Strict):
     name: str
-    frontdoor: Literal["openai", "anthropic"]
+    frontdoor: FrontdoorName  # a key of FRONTDOORS
     path: str
     model_routing: ModelRoutingConfig = ModelRoutingConfig()
     # Seeds this app's /v1/models listing, in its protocol's shape (free-form fields).
@@ -140,9 +150,11 @@ class CircuitBreakerConfig(_Strict):
         return found
 
 
-class ProviderConfig(_Strict):
+class ProviderConfig(_Strict, tag_field="type"):
+    """The keys of every provider entry. ``type`` names its kind (a key of ``PROVIDER_KINDS``),
+    and each kind adds its own keys (``PROVIDER_CONFIGS``)."""
+
     name: str
-    type: Literal["openai", "anthropic"]
     api_key: str | None = None
     base_url: str | None = None
     headers: dict[str, str] = {}
@@ -152,10 +164,30 @@ class ProviderConfig(_Strict):
     max_connections: int = 1000
     # For targets that require max_tokens (Anthropic) when an OpenAI client omits it.
     default_max_tokens: int = 4096
-    # OpenAI type only: the request field carrying the output limit.
-    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
-    # Anthropic type only: sent when the client sent no anthropic-version of its own.
-    anthropic_version: str = "2023-06-01"
+
+    @property
+    def type(self) -> str:
+        """The provider's kind."""
+        return str(self.__struct_config__.tag)
+
+
+def _kind_config(name: str, kind: ProviderKind[Any]) -> type[ProviderConfig]:
+    """The config struct of one kind: the common keys plus the kind's own (its settings' fields
+    beyond ``ProviderSettings``, with their types and defaults)."""
+    own = [
+        (f.name, f.type, msgspec.field(default=f.default, default_factory=f.default_factory))
+        for f in kind.own_keys()
+    ]
+    return msgspec.defstruct(f"{name.title()}ProviderConfig", own, bases=(ProviderConfig,), tag=name, module=__name__)
+
+
+PROVIDER_CONFIGS: dict[str, type[ProviderConfig]] = {
+    name: _kind_config(name, kind) for name, kind in PROVIDER_KINDS.items()
+}
+if TYPE_CHECKING:
+    AnyProviderConfig = ProviderConfig
+else:  # a provider entry is decoded as the config of the kind its ``type`` names
+    AnyProviderConfig = Union[tuple(PROVIDER_CONFIGS.values())]  # noqa: UP007 - built at run time
 
 
 class RuleConfig(RouteTargetConfig, kw_only=True):
@@ -171,8 +203,6 @@ class RoutingConfig(_Strict):
 class GatewayConfig(_Strict):
     server: ServerConfig = ServerConfig()
     apps: list[AppConfig] = []
-    providers: list[ProviderConfig] = []
+    providers: list[AnyProviderConfig] = []
     routing: RoutingConfig = RoutingConfig()
 
-
-DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}

@@ -52,7 +52,7 @@ import msgspec
 import structlog
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from adapters.outbound import ProviderSettings
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from adapters.outbound.reasoning import MIN_BUDGET, effort_to_budget
 from adapters.protocols.anthropic import request as wire
 from adapters.protocols.anthropic.request import tool_id
@@ -92,7 +92,7 @@ class _ResponseFormat(Struct):
 _RESPONSE_FORMAT = msgspec.json.Decoder(_ResponseFormat)
 
 
-def build_body(request: ChatRequest, model: str, settings: ProviderSettings) -> bytes:
+def build_body(request: ChatRequest, model: str, settings: AnthropicSettings) -> bytes:
     """The ``/v1/messages`` body for ``model``."""
     native = request.native
     if native is not UNSET and native.protocol == "anthropic":
@@ -107,7 +107,7 @@ def build_body(request: ChatRequest, model: str, settings: ProviderSettings) -> 
     return _ENCODER.encode(_wire_request(request, model, settings))
 
 
-def build_count_tokens_body(request: ChatRequest, model: str, settings: ProviderSettings) -> bytes:
+def build_count_tokens_body(request: ChatRequest, model: str, settings: AnthropicSettings) -> bytes:
     """The ``/v1/messages/count_tokens`` body for ``model``."""
     native = request.native
     if native is not UNSET and native.protocol == "anthropic":
@@ -132,7 +132,7 @@ def _invalid(message: str, param: str) -> GatewayError:
     return GatewayError(ErrorKind.INVALID_REQUEST, message, param=param)
 
 
-def _wire_request(request: ChatRequest, model: str, settings: ProviderSettings) -> wire.MessagesBody:
+def _wire_request(request: ChatRequest, model: str, settings: AnthropicSettings) -> wire.MessagesBody:
     dropped: list[str] = []
     if request.n is not UNSET and request.n > 1:
         raise _invalid("n > 1 is not supported by this model's provider (Anthropic protocol).", "n")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
 import msgspec
 import structlog
 
+from adapters.outbound.ids import new_call_id
 from adapters.outbound.openai.errors import error_object, kind_of
 from adapters.protocols.openai.response import ChatCompletion, ChatCompletionHead, Message, ToolCall
 from adapters.protocols.openai.response import Usage as WireUsage
@@ -37,12 +37,6 @@ STOP_REASONS: dict[str, StopReason] = {
     "function_call": "tool_use",
     "content_filter": "content_filter",
 }
-
-
-def new_call_id() -> str:
-    """An id for a tool call the upstream sent without one (legacy ``function_call``, some
-    servers' streams): other protocols require one to pair the call with its result."""
-    return "call_" + uuid4().hex[:24]
 
 
 def stop_of(finish_reason: str, stop_reason: object, has_tools: bool) -> tuple[StopReason, str | None]:

@@ -6,11 +6,11 @@ import msgspec
 import pytest
 
 from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from tests.conftest import fixture_bytes
 
-SETTINGS = ProviderSettings(name="anthropic", base_url="https://api.anthropic.com")
+SETTINGS = AnthropicSettings(name="anthropic", base_url="https://api.anthropic.com")
 FIXTURES = ["anthropic/request_every_block.json", "anthropic/request_claude_code.json"]
 
 

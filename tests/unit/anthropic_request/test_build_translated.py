@@ -14,8 +14,8 @@ import pytest
 from msgspec import Raw
 from structlog.testing import capture_logs
 
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     ChatRequest,
@@ -34,7 +34,7 @@ from domain.ir import (
     ToolUseBlock,
 )
 
-SETTINGS = ProviderSettings(name="claude", base_url="https://api.anthropic.com", default_max_tokens=4096)
+SETTINGS = AnthropicSettings(name="claude", base_url="https://api.anthropic.com", default_max_tokens=4096)
 MODEL = "claude-sonnet-4-5"
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from adapters.inbound.openai.decode import to_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 
-SETTINGS = ProviderSettings(name="anthropic", base_url="http://x")
+SETTINGS = AnthropicSettings(name="anthropic", base_url="http://x")
 
 
 def body(temperature: float) -> dict:

@@ -9,12 +9,12 @@ import re
 import msgspec
 from msgspec import Raw
 
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from adapters.protocols.anthropic.request import tool_id
 from domain.ir import ChatRequest, Message, TextBlock, ToolResultBlock, ToolUseBlock
 
-SETTINGS = ProviderSettings(name="claude", base_url="https://api.anthropic.com")
+SETTINGS = AnthropicSettings(name="claude", base_url="https://api.anthropic.com")
 VALID = re.compile(r"[a-zA-Z0-9_-]+")
 
 

@@ -7,8 +7,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.inbound import Mount
-from adapters.inbound.anthropic.controller import build_router
+from adapters.inbound.anthropic import FRONTDOOR
+from adapters.inbound.frontdoor import Mount
 from adapters.outbound.anthropic.provider import AnthropicProvider
 from adapters.outbound.http import UpstreamResponse
 from domain.routing import Destination, Rewrite, RoutingTable
@@ -32,7 +32,7 @@ def app_for(http: FakeHttp) -> Litestar:
         prefixes=[], prefix_providers={}, rules=[], default=Destination.single("claude"),
     )
     service = ChatService(table, {"claude": AnthropicProvider(settings(), http)})
-    return Litestar(route_handlers=[build_router(Mount("claude", "/anthropic", service, SEEDS))])
+    return Litestar(route_handlers=[FRONTDOOR.router(Mount("claude", "/anthropic", service, SEEDS))])
 
 
 async def test_messages_relays_the_upstream_body():
@@ -136,7 +136,7 @@ async def test_translated_response_for_an_openai_upstream():
 
     table = RoutingTable.build(exact={}, prefixes=[], prefix_providers={}, rules=[], default=Destination.single("gpt"))
     service = ChatService(table, {"gpt": OpenAIShapedProvider()})
-    app = Litestar(route_handlers=[build_router(Mount("claude", "/anthropic", service))])
+    app = Litestar(route_handlers=[FRONTDOOR.router(Mount("claude", "/anthropic", service))])
     async with AsyncTestClient(app) as client:
         response = await client.post("/anthropic/v1/messages", content=MESSAGES_BODY)
     message = anthropic.types.Message.model_validate_json(response.content)

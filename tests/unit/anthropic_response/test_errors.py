@@ -8,10 +8,16 @@ import msgspec
 import pytest
 
 from adapters.inbound.anthropic.errors import error_body, error_response
-from adapters.outbound.anthropic.errors import map_error
+from adapters.outbound.anthropic.errors import parse_error_body
+from adapters.outbound.errors import upstream_error
 from domain.errors import RETRYABLE, ErrorKind, GatewayError
 from tests.conftest import fixture_bytes
 from tests.unit.anthropic_response.support import sdk_client
+
+
+def map_error(status: int, headers: dict[str, str], body: bytes, provider: str) -> GatewayError:
+    """The shared error policy as the provider applies it, with this kind's body parser."""
+    return upstream_error(status, headers, body, provider, parse_error_body)
 
 
 def body(error_type: str, message: str) -> bytes:

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import msgspec
 import pytest
 
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.provider import AnthropicProvider
 from adapters.outbound.anthropic.request import build_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from adapters.outbound.http import UpstreamResponse
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, MessageStart, MessageStop, TextBlock
@@ -59,11 +59,11 @@ class FakeHttp:
         pass
 
 
-def settings(**overrides) -> ProviderSettings:
+def settings(**overrides) -> AnthropicSettings:
     fields = dict(name="claude", base_url="https://api.anthropic.test/", api_key="sk-ant-test",
                   headers={"X-Team": "core"})
     fields.update(overrides)
-    return ProviderSettings(**fields)
+    return AnthropicSettings(**fields)
 
 
 def request(**overrides) -> ChatRequest:

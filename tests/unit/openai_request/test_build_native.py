@@ -8,11 +8,11 @@ import msgspec
 import pytest
 
 from adapters.inbound.openai.decode import to_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.openai.request import build_body
+from adapters.outbound.openai.settings import OpenAISettings
 from tests.conftest import fixture_bytes
 
-SETTINGS = ProviderSettings(
+SETTINGS = OpenAISettings(
     name="openai", base_url="https://api.openai.com/v1", max_tokens_field="max_tokens"
 )
 

@@ -9,9 +9,9 @@ import pytest
 from msgspec import Raw
 
 from adapters.inbound.openai.decode import to_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.openai import request as request_module
 from adapters.outbound.openai.request import build_body
+from adapters.outbound.openai.settings import OpenAISettings
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     ChatRequest,
@@ -30,7 +30,7 @@ from domain.ir import (
 )
 from tests.conftest import fixture_bytes
 
-SETTINGS = ProviderSettings(name="openai", base_url="https://api.openai.com/v1")
+SETTINGS = OpenAISettings(name="openai", base_url="https://api.openai.com/v1")
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 CALL_1 = "toolu_01zWIYCwLijOQw2BCP2lrnSz"
 CALL_2 = "toolu_01Zxed9IEFJ7UPJYcPSr0805"
@@ -53,7 +53,7 @@ def fake_log(monkeypatch: pytest.MonkeyPatch) -> FakeLog:
 
 
 def built(
-    request: ChatRequest, settings: ProviderSettings = SETTINGS, model: str = "gpt-4o"
+    request: ChatRequest, settings: OpenAISettings = SETTINGS, model: str = "gpt-4o"
 ) -> dict[str, Any]:
     return msgspec.json.decode(build_body(request, model, settings))
 
@@ -291,7 +291,7 @@ def test_parameters(params: dict[str, Any], expected: dict[str, Any]) -> None:
 
 
 def test_max_tokens_field_follows_the_provider_settings() -> None:
-    legacy = ProviderSettings(name="vllm", base_url="http://127.0.0.1:8000/v1", max_tokens_field="max_tokens")
+    legacy = OpenAISettings(name="vllm", base_url="http://127.0.0.1:8000/v1", max_tokens_field="max_tokens")
     body = built(chat(user(TextBlock(text="Hi")), max_tokens=64), legacy)
     assert body["max_tokens"] == 64 and "max_completion_tokens" not in body
 

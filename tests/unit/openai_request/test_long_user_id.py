@@ -9,11 +9,11 @@ import json
 import msgspec
 
 from adapters.inbound.anthropic.decode import to_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.openai.request import USER_MAX_LENGTH, build_body
+from adapters.outbound.openai.settings import OpenAISettings
 from tests.conftest import fixture_bytes
 
-SETTINGS = ProviderSettings(name="openai", base_url="https://api.openai.com/v1")
+SETTINGS = OpenAISettings(name="openai", base_url="https://api.openai.com/v1")
 
 
 def _user_sent(user_id: str) -> str:

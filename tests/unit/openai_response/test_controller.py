@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from openai.types import Model
 from openai.types.chat import ChatCompletion
 
-from adapters.inbound import Mount
-from adapters.inbound.openai.controller import build_router
+from adapters.inbound.frontdoor import Mount
+from adapters.inbound.openai import FRONTDOOR
 from adapters.outbound.openai.response import parse_response
 from domain.ir import AnyEvent, ChatRequest, ChatResponse
 from domain.routing import Destination, RoutingTable
@@ -48,7 +48,7 @@ class FakeProvider:
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTestClient]:
     service = ChatService(RoutingTable(default=Destination.single("fake")), {"fake": FakeProvider()})
-    router = build_router(Mount(name="oa", path="/oa", service=service, models=MODELS))
+    router = FRONTDOOR.router(Mount(name="oa", path="/oa", service=service, models=MODELS))
     async with AsyncTestClient(app=Litestar(route_handlers=[router])) as test_client:
         yield test_client
 

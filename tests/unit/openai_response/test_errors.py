@@ -8,7 +8,8 @@ import pytest
 from openai.types.shared import ErrorObject
 
 from adapters.inbound.openai.errors import error_body, error_response, stream_error_frame
-from adapters.outbound.openai.errors import map_error
+from adapters.outbound.errors import upstream_error
+from adapters.outbound.openai.errors import parse_error_body
 from domain.errors import ErrorKind, GatewayError
 from tests.conftest import fixture_bytes
 
@@ -17,6 +18,11 @@ SECRET_401 = (
     b'https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,'
     b'"code":"invalid_api_key"}}'
 )
+
+
+def map_error(status: int, headers: dict[str, str], body: bytes, provider: str) -> GatewayError:
+    """The shared error policy as the provider applies it, with this kind's body parser."""
+    return upstream_error(status, headers, body, provider, parse_error_body)
 
 
 def test_upstream_4xx_keeps_message_param_and_code() -> None:

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from adapters.outbound import ProviderSettings
 from adapters.outbound.http import UpstreamResponse
 from adapters.outbound.openai.provider import OpenAIProvider
+from adapters.outbound.openai.settings import OpenAISettings
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, MessageDelta, MessageStart, Ping, TextBlock
 from tests.conftest import fixture_bytes, sse_lines
 
-SETTINGS = ProviderSettings(name="openai", base_url="https://api.example.test/v1/", api_key="sk-secret")
+SETTINGS = OpenAISettings(name="openai", base_url="https://api.example.test/v1/", api_key="sk-secret")
 
 
 @dataclass
@@ -90,7 +90,7 @@ async def test_complete_posts_to_chat_completions_with_the_provider_key() -> Non
 
 
 async def test_no_key_sends_no_authorization_and_configured_headers_are_added() -> None:
-    settings = ProviderSettings(name="local", base_url="http://127.0.0.1:8000/v1", headers={"X-Org": "acme"})
+    settings = OpenAISettings(name="local", base_url="http://127.0.0.1:8000/v1", headers={"X-Org": "acme"})
     http = FakeHttp(body=fixture_bytes("openai/chat_text.json"))
 
     await OpenAIProvider(settings, http).complete(chat(), "m")
@@ -101,7 +101,7 @@ async def test_no_key_sends_no_authorization_and_configured_headers_are_added() 
 
 
 async def test_missing_key_variable_is_a_configuration_error_on_every_call() -> None:
-    settings = ProviderSettings(name="openai", base_url="https://x.test/v1", missing_key_var="OPENAI_API_KEY")
+    settings = OpenAISettings(name="openai", base_url="https://x.test/v1", missing_key_var="OPENAI_API_KEY")
     http = FakeHttp()
     provider = OpenAIProvider(settings, http)
 

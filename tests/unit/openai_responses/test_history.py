@@ -7,9 +7,10 @@ import msgspec
 from adapters.inbound.openai_responses.decode import ResponsesCall, to_ir
 from adapters.inbound.openai_responses.encode import from_ir
 from adapters.inbound.openai_responses.history import history_items, stored_response, turn_record
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body as anthropic_body
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from adapters.outbound.openai.request import build_body as openai_body
+from adapters.outbound.openai.settings import OpenAISettings
 from adapters.protocols.openai.responses.response import Response
 from domain.ir import (
     ChatResponse,
@@ -96,7 +97,7 @@ def test_the_stored_response_is_what_the_client_got() -> None:
 def test_history_from_anthropic_continues_on_chat_completions() -> None:
     _, _, record = first_turn()
     body = msgspec.json.decode(
-        openai_body(to_ir(*follow_up(record)), "gpt-4o", ProviderSettings(name="o", base_url="x"))
+        openai_body(to_ir(*follow_up(record)), "gpt-4o", OpenAISettings(name="o", base_url="x"))
     )
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "tool"]
     assert body["messages"][1]["tool_calls"][0]["id"] == body["messages"][2]["tool_call_id"] == "toolu_01"
@@ -115,7 +116,7 @@ def test_history_from_a_native_openai_turn_continues_on_anthropic() -> None:
     )
     result = {"type": "function_call_output", "call_id": "call_hXKQ2nE7m0aVs3kWzBfT9yLd", "output": "Sunny"}
     request = to_ir(call_of(previous_response_id="resp_68d5", input=[result]), history_items(stored))
-    body = msgspec.json.decode(anthropic_body(request, "claude", ProviderSettings(name="a", base_url="x")))
+    body = msgspec.json.decode(anthropic_body(request, "claude", AnthropicSettings(name="a", base_url="x")))
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
     assert [b["type"] for b in body["messages"][1]["content"]] == ["tool_use"]
     assert body["messages"][2]["content"][0]["type"] == "tool_result"

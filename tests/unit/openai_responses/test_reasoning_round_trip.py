@@ -9,10 +9,11 @@ import pytest
 
 from adapters.inbound.openai_responses.decode import to_ir
 from adapters.inbound.openai_responses.encode import encode_response, from_ir
-from adapters.outbound import ProviderSettings
 from adapters.outbound.anthropic.request import build_body as anthropic_body
 from adapters.outbound.anthropic.response import parse_response as parse_anthropic
+from adapters.outbound.anthropic.settings import AnthropicSettings
 from adapters.outbound.openai.request import build_body as openai_body
+from adapters.outbound.openai.settings import OpenAISettings
 from domain.ir import (
     AnyBlock,
     ChatRequest,
@@ -25,8 +26,8 @@ from domain.ir import (
 from tests.conftest import fixture_bytes
 from tests.unit.openai_responses.support import call_of, fixture_call, record_for
 
-ANTHROPIC = ProviderSettings(name="anthropic", base_url="https://api.anthropic.test")
-OPENAI = ProviderSettings(name="openai", base_url="https://api.openai.test/v1")
+ANTHROPIC = AnthropicSettings(name="anthropic", base_url="https://api.anthropic.test")
+OPENAI = OpenAISettings(name="openai", base_url="https://api.openai.test/v1")
 SIGNED = ThinkingBlock(
     thinking="The user wants the weather. I'll call the tool.", signature="EqQBCkgIARABGAIiQL2sig=="
 )

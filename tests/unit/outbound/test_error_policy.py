@@ -11,10 +11,10 @@ import pytest
 
 from adapters.inbound.anthropic.errors import error_status as anthropic_client_status
 from adapters.inbound.openai.errors import error_response as openai_error_response
-from adapters.outbound.anthropic.errors import map_error as anthropic_map_error
-from adapters.outbound.errors import is_success, retry_after
-from adapters.outbound.openai.errors import map_error as openai_map_error
-from domain.errors import RETRYABLE, ErrorKind
+from adapters.outbound.anthropic.errors import parse_error_body as anthropic_parse
+from adapters.outbound.errors import ParseBody, is_success, retry_after, upstream_error
+from adapters.outbound.openai.errors import parse_error_body as openai_parse
+from domain.errors import RETRYABLE, ErrorKind, GatewayError
 
 K = ErrorKind
 # status: kind, client status (OpenAI frontdoor), client status (Anthropic frontdoor), retried
@@ -58,9 +58,18 @@ def anthropic_body(status: int) -> bytes:
     )
 
 
+def policy_of(parse: ParseBody):
+    """The shared policy as a provider kind applies it: fed that kind's error-body parser."""
+
+    def map_error(status: int, headers: dict[str, str], body: bytes, provider: str) -> GatewayError:
+        return upstream_error(status, headers, body, provider, parse)
+
+    return map_error
+
+
 KINDS = {
-    "openai": (openai_map_error, openai_body, "upstream_code", "messages"),
-    "anthropic": (anthropic_map_error, anthropic_body, "upstream_type", None),
+    "openai": (policy_of(openai_parse), openai_body, "upstream_code", "messages"),
+    "anthropic": (policy_of(anthropic_parse), anthropic_body, "upstream_type", None),
 }
 RETRY_HEADERS = [({"retry-after": "3"}, 3.0), ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5)]
 

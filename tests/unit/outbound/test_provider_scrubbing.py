@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import msgspec
 import pytest
 
-from adapters.outbound import PROVIDER_KINDS, ProviderSettings
+from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.http import UpstreamResponse
 from adapters.outbound.scrub import Scrubber
 from domain.errors import ErrorKind, GatewayError
@@ -102,8 +102,9 @@ class EchoHttp:
 
 
 def provider(protocol: str, http: EchoHttp):
-    settings = ProviderSettings(name=protocol, base_url="https://up.example.test", api_key=KEYS[protocol])
-    return PROVIDER_KINDS[protocol](settings, http, SCRUB)
+    kind = PROVIDER_KINDS[protocol]
+    settings = kind.settings(name=protocol, base_url="https://up.example.test", api_key=KEYS[protocol])
+    return kind.create(settings, http, SCRUB)
 
 
 def request(client: str, *, stream: bool) -> ChatRequest:
