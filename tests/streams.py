@@ -113,3 +113,29 @@ async def accumulate(events: AsyncIterable[AnyEvent]) -> ChatResponse:
         id=id_, model=model, content=content, stop_reason=stop_reason,
         stop_sequence=stop_sequence, usage=usage, created=created,
     )
+
+
+def assert_grammar(events: list[AnyEvent]) -> None:
+    """``MessageStart (BlockStart BlockDelta* BlockStop)* MessageDelta MessageStop``, pings
+    anywhere, a ``StreamError`` only last; block indexes from 0 in the order blocks start."""
+    kinds = [e for e in events if not isinstance(e, Ping)]
+    assert kinds and isinstance(kinds[0], MessageStart), kinds[:1]
+    if isinstance(kinds[-1], StreamError):
+        body, ending = kinds[1:-1], []
+    else:
+        assert [type(e) for e in kinds[-2:]] == [MessageDelta, MessageStop]
+        body, ending = kinds[1:-2], kinds[-2:]
+    open_index, next_index = None, 0
+    for event in body:
+        match event:
+            case BlockStart():
+                assert open_index is None and event.index == next_index
+                open_index, next_index = event.index, next_index + 1
+            case BlockDelta():
+                assert event.index == open_index
+            case BlockStop():
+                assert event.index == open_index
+                open_index = None
+            case _:
+                raise AssertionError(f"{type(event).__name__} inside the message")
+    assert open_index is None or not ending

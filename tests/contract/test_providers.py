@@ -21,9 +21,6 @@ against one fake upstream. What every kind must do:
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -31,28 +28,21 @@ import pytest
 
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.errors import kind_of_status
-from adapters.outbound.http import UpstreamResponse
 from adapters.outbound.scrub import MASK, Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
-    AnyEvent,
-    BlockDelta,
-    BlockStart,
-    BlockStop,
     ChatRequest,
     Message,
-    MessageDelta,
     MessageStart,
-    MessageStop,
     NativeRequest,
-    Ping,
     StreamError,
     TextBlock,
 )
 from domain.ports import ChatProvider
 from tests.conftest import fixture_bytes, sse_lines
 from tests.contract.providers import ProviderCase
-from tests.streams import accumulate, aiter_of, collect
+from tests.fakes.http_port import Answer, RecordedHttp
+from tests.streams import accumulate, aiter_of, assert_grammar, collect
 
 KEY = "sk-contract-0123456789abcdefghij"  # the provider's configured key
 KINDS = sorted(PROVIDER_KINDS)
@@ -71,60 +61,6 @@ CASES = {kind: case for kind in KINDS if (case := case_of(kind)) is not None}
 
 def test_every_provider_kind_supplies_its_recorded_answers() -> None:
     assert [kind for kind in KINDS if kind not in CASES] == []
-
-
-# --- an in-memory HTTP port --------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    status: int = 200
-    body: bytes = b""
-    lines: list[bytes] = field(default_factory=list)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    fail: GatewayError | None = None  # a transport failure instead of an answer
-
-
-class RecordedStream:
-    def __init__(self, answer: Answer) -> None:
-        self.status, self.headers, self._answer = answer.status, answer.headers, answer
-
-    async def read(self) -> bytes:
-        return self._answer.body
-
-    async def lines(self) -> AsyncIterator[bytes]:
-        for line in self._answer.lines:
-            yield line
-
-
-class RecordedHttp:
-    """Answers every request with ``answer``; records what was sent and what is still open."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.sent: list[tuple[str, dict[str, str], bytes]] = []
-        self.open = self.closed = 0
-
-    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
-        self.sent.append((url, dict(headers), body))
-        if self.answer.fail is not None:
-            raise self.answer.fail
-        return UpstreamResponse(self.answer.status, self.answer.headers, self.answer.body)
-
-    @asynccontextmanager
-    async def stream(self, url: str, headers: Mapping[str, str], body: bytes) -> AsyncIterator[RecordedStream]:
-        self.sent.append((url, dict(headers), body))
-        if self.answer.fail is not None:
-            raise self.answer.fail
-        self.open += 1
-        try:
-            yield RecordedStream(self.answer)
-        finally:
-            self.open -= 1
-            self.closed += 1
-
-    async def aclose(self) -> None:
-        pass
 
 
 def provider(kind: str, answer: Answer, **settings: Any) -> tuple[ChatProvider, RecordedHttp]:
@@ -154,32 +90,6 @@ def request(case: ProviderCase, kind_protocol: str | None = None, *, stream: boo
 
 def answer_of(name: str) -> Answer:
     return Answer(lines=sse_lines(name)) if name.endswith(".sse") else Answer(body=fixture_bytes(name))
-
-
-def assert_grammar(events: list[AnyEvent]) -> None:
-    """``MessageStart (BlockStart BlockDelta* BlockStop)* MessageDelta MessageStop``, pings
-    anywhere, a ``StreamError`` only last; block indexes from 0 in the order blocks start."""
-    kinds = [e for e in events if not isinstance(e, Ping)]
-    assert kinds and isinstance(kinds[0], MessageStart), kinds[:1]
-    if isinstance(kinds[-1], StreamError):
-        body, ending = kinds[1:-1], []
-    else:
-        assert [type(e) for e in kinds[-2:]] == [MessageDelta, MessageStop]
-        body, ending = kinds[1:-2], kinds[-2:]
-    open_index, next_index = None, 0
-    for event in body:
-        match event:
-            case BlockStart():
-                assert open_index is None and event.index == next_index
-                open_index, next_index = event.index, next_index + 1
-            case BlockDelta():
-                assert event.index == open_index
-            case BlockStop():
-                assert event.index == open_index
-                open_index = None
-            case _:
-                raise AssertionError(f"{type(event).__name__} inside the message")
-    assert open_index is None or not ending
 
 
 parametrize_kinds = pytest.mark.parametrize("kind", sorted(CASES))
