@@ -36,6 +36,7 @@ from domain.ir import (
 )
 from domain.ir.arguments import tool_input
 from domain.ir.base import UNSET, UnsetType
+from tests.conftest import sse_lines
 
 
 async def aiter_of(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -65,6 +66,29 @@ def anthropic_events(
     """The Anthropic provider's parser over the lines of a ``/v1/messages`` stream."""
     source = lines if isinstance(lines, AsyncIterator) else aiter_of(lines)
     return parse_anthropic(nullcontext(source), scrub=scrub)
+
+
+async def parse_fixture(name: str, *, relay_usage: bool = False) -> list[AnyEvent]:
+    """Every IR event the OpenAI stream parser yields for ``tests/fixtures/openai/<name>``."""
+    return await parse_lines(sse_lines(f"openai/{name}"), relay_usage=relay_usage)
+
+
+async def parse_lines(lines: list[bytes], *, relay_usage: bool = False) -> list[AnyEvent]:
+    return await collect(openai_events(lines, relay_usage=relay_usage))
+
+
+def frames_of(raw: bytes) -> list[bytes]:
+    """The data of each SSE frame in ``raw`` (a fixture or an encoder's output)."""
+    parts = [part for part in raw.split(b"\n\n") if part.strip() and not part.startswith(b":")]
+    return [part.removeprefix(b"data: ") for part in parts]
+
+
+def sse(*payloads: bytes) -> list[bytes]:
+    """Lines of a stream made of ``payloads`` (each one ``data:`` frame)."""
+    lines: list[bytes] = []
+    for payload in payloads:
+        lines += [b"data: " + payload, b""]
+    return lines
 
 
 async def accumulate(events: AsyncIterable[AnyEvent]) -> ChatResponse:

@@ -1,5 +1,7 @@
-"""An in-memory fake of the upstream-HTTP port (``adapters.outbound.http.HttpClient``): one
-scripted answer for every request, what was sent recorded, and the streams still open."""
+"""In-memory fakes of the upstream-HTTP port (``adapters.outbound.http.HttpClient``): one
+scripted answer for every request, what was sent recorded, and the streams still open.
+``RecordedHttp`` answers an ``Answer`` (or fails with it); ``FakeHttp`` answers an
+``UpstreamResponse`` to a POST and a ``FakeStream`` to a stream."""
 
 from __future__ import annotations
 
@@ -57,6 +59,47 @@ class RecordedHttp:
         finally:
             self.open -= 1
             self.closed += 1
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FakeStream:
+    def __init__(self, status: int, lines: list[bytes], body: bytes = b"") -> None:
+        self.status, self.headers, self._lines, self._body = status, {}, lines, body
+        self.lines_read = 0
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        for line in self._lines:
+            self.lines_read += 1
+            yield line
+
+
+class FakeHttp:
+    """Answers every call with the scripted response; records (url, headers, body)."""
+
+    def __init__(self, *, answer: UpstreamResponse | None = None, stream: FakeStream | None = None) -> None:
+        self.answer, self.stream_answer = answer, stream
+        self.calls: list[tuple[str, dict[str, str], bytes]] = []
+        self.open_streams = 0
+
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+        self.calls.append((url, dict(headers), body))
+        assert self.answer is not None
+        return self.answer
+
+    @asynccontextmanager
+    async def stream(self, url: str, headers: Mapping[str, str], body: bytes) -> AsyncIterator[FakeStream]:
+        self.calls.append((url, dict(headers), body))
+        assert self.stream_answer is not None
+        self.open_streams += 1
+        try:
+            yield self.stream_answer
+        finally:
+            self.open_streams -= 1
 
     async def aclose(self) -> None:
         pass
