@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 
 import pytest
 
-from domain.circuits import BreakerSettings
+from domain.circuits import Breakers, BreakerSettings, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import StreamError, TextBlock
-from tests.unit.domain.resilience_support import OK, FakeProvider, Harness, err, text_events
+from domain.request_record import RequestRecord
+from domain.resilience import ProviderPolicy, RetryPolicy
+from domain.routing import Destination, RoutingTable, Target
+from domain.service import ChatService
+from tests.unit.domain.resilience_support import OK, REQUEST, Clock, FakeProvider, Harness, err, text_events
 
 FAIL = err(ErrorKind.UPSTREAM, 500)
 
@@ -191,3 +196,57 @@ async def test_a_half_open_probe_in_flight_does_not_hold_up_a_single_target() ->
     results = await asyncio.gather(h.complete(), h.complete(), h.complete())
     assert [r[1].provider for r in results] == ["a", "a", "a"]
     assert h.deployment("a").state == "closed"
+
+
+ONE_ATTEMPT = ProviderPolicy(retry=RetryPolicy(attempts=1))
+
+
+def failing_then_fallback(clock: Clock, failing: FakeProvider, fallback: FakeProvider) -> tuple[ChatService, Deployment]:
+    """``failing`` first, then ``fallback``, whose deployment (opened by one failure) is returned."""
+    settings = {
+        failing.name: BreakerSettings(enabled=False),
+        fallback.name: BreakerSettings(consecutive_failures=1),
+    }
+    breakers = Breakers(settings, clock=clock)
+    route = Destination(targets=(Target(provider=failing.name),), fallbacks=(Target(provider=fallback.name),))
+    table = RoutingTable(default=route)
+    chat = ChatService(
+        table, {failing.name: failing, fallback.name: fallback}, breakers=breakers,
+        policies={failing.name: ONE_ATTEMPT, fallback.name: ONE_ATTEMPT}, rng=random.Random(1),
+    )
+    return chat, breakers.deployment(fallback.name, REQUEST.model)
+
+
+async def test_a_half_open_fallback_admits_one_probe_at_a_time() -> None:
+    """A fallback is tried only after the targets before it failed, so its circuit is asked
+    again when the request gets there: concurrent requests that all saw it half-open must not
+    each send a probe to a deployment that is just recovering."""
+    clock = Clock()
+    primary = FakeProvider("x", *[err(ErrorKind.UPSTREAM, 500)] * 5, delay=0.01)  # fails a moment later
+    fallback = FakeProvider("a", delay=0.05)
+    chat, breaker = failing_then_fallback(clock, primary, fallback)
+    breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # open
+    clock.now += 31  # cool-down over: the next look makes it half-open
+    requests = (chat.complete(REQUEST, RequestRecord()) for _ in range(5))
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    assert fallback.calls == 1  # the probe; the others found it taken
+    assert breaker.state == "closed"  # and it succeeded
+    served = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, GatewayError)]
+    assert len(served) == 1 and len(refused) == 4
+    assert all(r.kind is ErrorKind.UPSTREAM for r in refused)  # the primary's own failure
+
+
+async def test_a_fallback_whose_circuit_opened_meanwhile_is_skipped() -> None:
+    """A circuit that opened while the request waited on the targets before it is honoured."""
+    clock = Clock()
+    primary = FakeProvider("x", err(ErrorKind.UPSTREAM, 500), delay=0.01)
+    fallback = FakeProvider("a")
+    chat, breaker = failing_then_fallback(clock, primary, fallback)
+    request = asyncio.ensure_future(chat.complete(REQUEST, RequestRecord()))
+    await asyncio.sleep(0)  # the request ordered its targets (a was closed) and waits on x
+    breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # another request's failure opens a's circuit
+    with pytest.raises(GatewayError) as info:
+        await request
+    assert info.value.kind is ErrorKind.UPSTREAM  # the primary's failure: nothing else was tried
+    assert fallback.calls == 0

@@ -1,22 +1,11 @@
-"""Helpers for the Anthropic response-side tests: async iteration and the official SDK as a
-client of what the encoders produce."""
+"""The official Anthropic SDK as a client of what the frontdoor's encoders produce."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import anthropic
 import httpx2
-
-
-async def aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
-
-
-async def collect(iterator: AsyncIterator[Any]) -> list[Any]:
-    return [item async for item in iterator]
 
 
 def sdk_client(status: int, body: bytes, content_type: str) -> anthropic.Anthropic:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import anthropic
 import msgspec
 
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.outbound.anthropic.response import parse_response
+from adapters.outbound.openai.response import parse_response as parse_openai
 from domain.ir import (
     ChatResponse,
     ImageBlock,
@@ -125,3 +128,28 @@ def test_sdk_client_reads_a_translated_message():
     assert message.content[1].text == "Checking the weather and the time."
     assert message.usage.cache_read_input_tokens == 1024
     assert message.usage.input_tokens == 476
+
+
+TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")  # what the real API sends, and accepts back
+
+
+def test_an_upstream_without_a_message_id_gets_a_new_one_each_time() -> None:
+    """TGI sends ``"id": ""``; the real API's ids are unique, and clients key messages by them."""
+    response = parse_openai(fixture_bytes("openai/chat_tgi_empty_id.json"))
+    ids = {msgspec.json.decode(from_ir(response, record_for("openai")))["id"] for _ in range(2)}
+    assert len(ids) == 2 and all(i.startswith("msg_") and len(i) == 28 for i in ids)
+
+
+def test_an_upstream_message_id_is_kept() -> None:
+    body = from_ir(parse_openai(fixture_bytes("openai/chat_text.json")), record_for("openai"))
+    assert msgspec.json.decode(body)["id"] == "chatcmpl-C0b2mcSAsZKHL1fyK2dB5v09URmaL"
+
+
+def test_tool_ids_other_providers_mint_become_valid_anthropic_ids() -> None:
+    """Kimi's ``functions.get_weather:0`` is an id the real API never sends, and refuses when
+    the client replays it to an Anthropic route (a model switch, a failover)."""
+    response = parse_openai(fixture_bytes("openai/chat_kimi_tool_call_ids.json"))
+    body = msgspec.json.decode(from_ir(response, record_for("openai")))
+    ids = [block["id"] for block in body["content"] if block["type"] == "tool_use"]
+    assert len(ids) == 2 and all(TOOL_ID.fullmatch(i) for i in ids)
+    assert ids[0].startswith("functions_get_weather_0_") and ids[0] != ids[1]

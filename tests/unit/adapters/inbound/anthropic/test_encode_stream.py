@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import anthropic
 import msgspec
 import pydantic
@@ -30,8 +32,8 @@ from domain.ir import (
 )
 from domain.request_record import RequestRecord
 from tests.conftest import fixture_bytes, sse_lines
-from tests.streams import anthropic_events, openai_events
-from tests.unit.adapters.inbound.anthropic.support import aiter, collect, sdk_raw_events, sdk_stream_message
+from tests.streams import aiter_of, anthropic_events, collect, openai_events
+from tests.unit.adapters.inbound.anthropic.support import sdk_raw_events, sdk_stream_message
 
 STRICT_EVENT = pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent)
 REQUEST = ChatRequest(model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])], stream=True)
@@ -44,7 +46,7 @@ def record_for(upstream: str, alias: str | None = None) -> RequestRecord:
 
 
 async def encode(events: list, ex: RequestRecord) -> bytes:
-    return b"".join(await collect(encode_stream(aiter(events), REQUEST, ex)))
+    return b"".join(await collect(encode_stream(aiter_of(events), REQUEST, ex)))
 
 
 def frames(sse: bytes) -> list[tuple[str, dict]]:
@@ -244,3 +246,29 @@ async def test_stream_from_a_real_openai_fixture_through_the_openai_parser():
     assert [block.type for block in message.content] == ["text", "tool_use"]
     assert message.content[1].name == "get_weather"
     assert message.stop_reason == "tool_use"
+
+
+TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")  # what the real API sends, and accepts back
+
+
+async def test_an_upstream_stream_without_a_message_id_gets_a_new_one() -> None:
+    """TGI sends ``"id": ""``; the real API's ids are unique, and clients key messages by them."""
+    events = openai_events(sse_lines("openai/stream_tgi_empty_id.sse"))
+    sse = b"".join(await collect(encode_stream(events, REQUEST, record_for("openai"))))
+    message = sdk_stream_message(sse)
+    assert message.id.startswith("msg_") and len(message.id) == 28
+    assert message.content[0].text == "Hello! How can I help you today?"  # type: ignore[union-attr]
+
+
+async def test_streamed_tool_ids_other_providers_mint_become_valid_anthropic_ids() -> None:
+    """Kimi's ``functions.get_weather:0`` is an id the real API never sends, and refuses when
+    the client replays it to an Anthropic route (a model switch, a failover)."""
+    lines = [line.replace(b"call_3QQz5niU4my9jIQPa8k6NUr4", b"functions.get_weather:0")
+             for line in sse_lines("openai/stream_tool_calls_parallel.sse")]  # fmt: skip
+    request = ChatRequest(model="m", messages=[Message(role="user", content=[TextBlock(text="hi")])])
+    events = openai_events(lines)
+    sse = b"".join(await collect(encode_stream(events, request, record_for("openai"))))
+    starts = [msgspec.json.decode(frame.partition(b"data: ")[2]) for frame in sse.split(b"\n\n")
+              if frame.startswith(b"event: content_block_start")]  # fmt: skip
+    ids = [start["content_block"]["id"] for start in starts]
+    assert ids[0].startswith("functions_get_weather_0_") and all(TOOL_ID.fullmatch(i) for i in ids)

@@ -150,6 +150,7 @@ def test_thinking_becomes_reasoning_content_and_redacted_or_opaque_blocks_are_dr
         ("stop_sequence", "stop"),
         ("pause_turn", "stop"),
         ("max_tokens", "length"),
+        ("model_context_window_exceeded", "length"),  # cut short by the context window: not complete
         ("tool_use", "tool_calls"),
         ("refusal", "content_filter"),
         ("content_filter", "content_filter"),

@@ -9,7 +9,7 @@ import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from adapters.inbound.openai.stream import encode_stream
+from adapters.inbound.openai.stream import _ModelSwap, encode_stream
 from domain.ir import (
     UNSET,
     AnyEvent,
@@ -297,3 +297,44 @@ async def test_native_data_of_several_lines_is_relayed_as_several_data_lines() -
 
     assert raw.startswith(b'data: {"id":"c1",\ndata: "model":"m","choices":[]}\n\n')
     assert frames_of(raw)[-1] == b"[DONE]"
+
+
+async def test_an_answer_cut_by_the_context_window_finishes_with_length() -> None:
+    """Anthropic's ``model_context_window_exceeded`` is not a complete answer: ``length``."""
+    events = [
+        MessageStart(id="msg_1", model="m"),
+        BlockStart(index=0, block=TextBlock(text="")),
+        BlockDelta(index=0, delta=TextDelta(text="cut")),
+        BlockStop(index=0),
+        MessageDelta(stop_reason="model_context_window_exceeded"),
+        MessageStop(),
+    ]
+    frames = frames_of(await encode(events))
+    chunks = [msgspec.json.decode(frame) for frame in frames[:-1]]  # not [DONE]
+    finishes = [chunk["choices"][0]["finish_reason"] for chunk in chunks]
+    assert [reason for reason in finishes if reason] == ["length"]
+
+
+def _relayed_chunks() -> list[bytes]:
+    frames = fixture_bytes("openai/stream_tool_calls_parallel.sse").split(b"\n\n")
+    return [f[len(b"data: ") :] for f in frames if f.startswith(b"data: {")]
+
+
+def test_relayed_chunks_of_an_aliased_route_report_the_alias_and_nothing_else_changes() -> None:
+    """The alias goes in by a byte replace once the first chunk has taught the bytes of its
+    ``"model"`` member, not by re-encoding every chunk."""
+    swap = _ModelSwap("claude-haiku-4.5")
+    for chunk in _relayed_chunks():
+        out = swap(chunk)
+        original, relayed = msgspec.json.decode(chunk), msgspec.json.decode(out)
+        assert relayed.pop("model") == "claude-haiku-4.5"
+        original.pop("model")
+        assert relayed == original
+
+
+def test_a_relayed_model_member_spelled_differently_still_gets_the_alias() -> None:
+    swap = _ModelSwap("alias")
+    swap(b'{"id":"x","model":"gpt-4o","choices":[]}')
+    out = swap(b'{"id":"x", "model": "gpt-4o", "choices":[]}')
+    assert msgspec.json.decode(out)["model"] == "alias"
+    assert swap(b'{"id":"x","choices":[]}') == b'{"id":"x","choices":[]}'  # no model: as it was

@@ -7,6 +7,7 @@ into data + media type, ``reasoning_effort`` -> ``Reasoning(effort)``, ...).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 
 from adapters.outbound.anthropic.request import build_body, build_count_tokens_body
 from adapters.outbound.anthropic.settings import AnthropicSettings
+from adapters.protocols.anthropic.request import tool_id
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     ChatRequest,
@@ -226,6 +228,9 @@ CASES = [
     ("empty_system_is_omitted", minimal(system=[TextBlock(text="")]), wire()),
     ("stream_false_is_omitted", minimal(stream=False, include_usage=True), wire()),
     ("top_p_and_top_k", minimal(top_p=0.9, top_k=20), wire(top_p=0.9, top_k=20)),
+    # OpenAI's temperature goes to 2, Anthropic's to 1: a higher one is clamped, not refused.
+    ("temperature_above_one_is_sent_as_one", minimal(temperature=1.7), wire(temperature=1.0)),
+    ("temperature_within_range_is_kept", minimal(temperature=0.3), wire(temperature=0.3)),
     ("response_format_json_schema_is_structured_output", minimal(
         response_format=raw({"type": "json_schema", "json_schema": {"name": "pt", "schema": WEATHER_SCHEMA, "strict": True}})
     ), wire(output_config={"format": {"type": "json_schema", "schema": WEATHER_SCHEMA}})),
@@ -427,3 +432,36 @@ def test_refused_parameters_are_a_400_naming_them(request_: ChatRequest, param: 
 def test_translated_count_tokens_body_has_only_counting_fields() -> None:
     body = msgspec.json.decode(build_count_tokens_body(AGENT, MODEL, SETTINGS))
     assert body == {k: v for k, v in AGENT_WIRE.items() if k in {"model", "messages", "system", "tools", "tool_choice"}}
+
+
+TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")  # what Anthropic accepts; other providers mint others
+
+
+def test_tool_ids_of_other_providers_become_valid_for_anthropic_and_stay_paired() -> None:
+    """Kimi's ``functions.get_weather:0`` (and ids like it) in an OpenAI client's history
+    would get a 400 from Anthropic, ending the conversation on Claude."""
+    ids = ["functions.get_weather:0", "functions.get_weather:1", "call|fc_0ca1b059"]
+    uses = [ToolUseBlock(id=i, name="get_weather", input=Raw(b"{}")) for i in ids]
+    results = [ToolResultBlock(tool_use_id=i, content=[TextBlock(text="ok")]) for i in ids]
+    request = ChatRequest(
+        model="m",
+        messages=[
+            Message(role="user", content=[TextBlock(text="Weather?")]),
+            Message(role="assistant", content=list(uses)),
+            Message(role="user", content=list(results)),
+        ],
+    )
+    body = build(request)
+    use_ids = [block["id"] for block in body["messages"][1]["content"]]
+    result_ids = [block["tool_use_id"] for block in body["messages"][2]["content"]]
+    assert use_ids == result_ids
+    assert all(TOOL_ID.fullmatch(i) for i in use_ids)
+    assert len(set(use_ids)) == 3  # ids that clean up alike stay distinct
+    assert use_ids[0].startswith("functions_get_weather_0_")
+
+
+def test_valid_tool_ids_are_kept_and_the_mapping_is_stable() -> None:
+    for valid in ("toolu_01A09q90qw90lq917835lq9", "call_aMjReB6JW2Ik6vrDQcU7pOKp", "a-b_c"):
+        assert tool_id(valid) == valid
+    assert tool_id("functions.f:0") == tool_id("functions.f:0")
+    assert TOOL_ID.fullmatch(tool_id("::"))

@@ -25,8 +25,7 @@ from domain.ir import (
     Usage,
 )
 from tests.conftest import sse_lines
-from tests.streams import accumulate, anthropic_events
-from tests.unit.adapters.inbound.anthropic.support import aiter, collect
+from tests.streams import accumulate, aiter_of, anthropic_events, collect
 
 START_USAGE = Usage(input_tokens=31, output_tokens=1, cache_read_tokens=0, cache_creation_tokens=0)
 END_USAGE = Usage(input_tokens=31, output_tokens=19, cache_read_tokens=0, cache_creation_tokens=0)
@@ -64,7 +63,7 @@ async def test_text_stream_maps_the_full_grammar():
         MessageDelta(stop_reason="end_turn", stop_sequence=None, usage=END_USAGE),
         MessageStop(),
     ]
-    response = await accumulate(aiter(events))
+    response = await accumulate(aiter_of(events))
     assert response.content == [
         TextBlock(
             text="Hello from the fake upstream! Unicode survives: café, naïve, 日本語, emoji 🚀🎉. "
@@ -83,7 +82,7 @@ async def test_thinking_stream_carries_thinking_deltas_then_signature():
         index=0, delta=SignatureDelta(signature="EqQBCkgIARABGAIiQL2conformance0signature0fake0AAAA==")
     ) in events
     assert BlockStart(index=1, block=TextBlock(text="")) in events
-    response = await accumulate(aiter(events))
+    response = await accumulate(aiter_of(events))
     assert response.content[0] == ThinkingBlock(
         thinking="The user wants a greeting. I will answer briefly.",
         signature="EqQBCkgIARABGAIiQL2conformance0signature0fake0AAAA==",

@@ -13,7 +13,7 @@ from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, MessageStart, MessageStop, TextBlock
 from tests.conftest import fixture_bytes, sse_lines
 from tests.fakes.http_port import FakeHttp, FakeStream
-from tests.unit.adapters.inbound.anthropic.support import collect
+from tests.streams import collect
 
 
 def settings(**overrides) -> AnthropicSettings:

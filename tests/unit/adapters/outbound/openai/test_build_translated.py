@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import msgspec
 import pytest
 from msgspec import Raw
 
+from adapters.inbound.anthropic.decode import to_ir as anthropic_to_ir
 from adapters.inbound.openai.decode import to_ir
 from adapters.outbound.openai import request as request_module
-from adapters.outbound.openai.request import build_body
+from adapters.outbound.openai.request import USER_MAX_LENGTH, build_body
 from adapters.outbound.openai.settings import OpenAISettings
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
@@ -359,3 +362,26 @@ def test_openai_request_without_native_fields_rebuilds_an_equivalent_body() -> N
     expected["messages"] = [{"role": "user", "content": original["messages"][0]["content"]}]
     expected |= {"max_completion_tokens": 300, "stop": ["\n\n###"], "reasoning_effort": "low"}
     assert body == expected
+
+
+def _user_sent(user_id: str) -> str:
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}],
+            "metadata": {"user_id": user_id}}  # fmt: skip
+    request = anthropic_to_ir(msgspec.json.encode(body), {})
+    return msgspec.json.decode(build_body(request, "gpt-5-mini", SETTINGS))["user"]
+
+
+def test_a_user_id_longer_than_openai_accepts_is_sent_as_its_digest() -> None:
+    """Claude Code's ``metadata.user_id`` is over 100 characters; OpenAI refuses a ``user``
+    beyond 64, which would make every Claude Code request routed to OpenAI a 400."""
+    user_id = json.loads(fixture_bytes("anthropic/request_claude_code.json"))["metadata"]["user_id"]
+    assert len(user_id) > USER_MAX_LENGTH
+    sent = _user_sent(user_id)
+    assert sent == hashlib.sha256(user_id.encode()).hexdigest()
+    assert len(sent) == USER_MAX_LENGTH
+    assert _user_sent(user_id) == sent  # stable: the same user keeps the same id
+
+
+def test_a_user_id_openai_accepts_is_sent_as_is() -> None:
+    assert _user_sent("3f1e4c2a-user-hash") == "3f1e4c2a-user-hash"
+    assert _user_sent("u" * USER_MAX_LENGTH) == "u" * USER_MAX_LENGTH

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import msgspec
 import pytest
 
@@ -11,6 +13,7 @@ from domain.ir import (
     BlockDelta,
     BlockStart,
     BlockStop,
+    ChatResponse,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -25,7 +28,7 @@ from domain.ir import (
     Usage,
 )
 from tests.conftest import fixture_bytes
-from tests.streams import accumulate, aiter_of, frames_of, parse_fixture, parse_lines, sse
+from tests.streams import accumulate, aiter_of, frames_of, openai_events, parse_fixture, parse_lines, sse
 
 CHUNK = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[%s]}'
 
@@ -323,3 +326,77 @@ async def test_role_only_and_empty_chunks_yield_pings_carrying_their_frame() -> 
         ("MessageDelta", None),
         ("MessageStop", None),
     ]
+
+
+AZURE = [
+    b'data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}',
+    b"",
+    b'data: {"id":"chatcmpl-AZ1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}',
+    b"",
+    b'data: {"id":"chatcmpl-AZ1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    b"",
+    b"data: [DONE]",
+    b"",
+]
+
+
+async def _lines() -> AsyncIterator[bytes]:
+    for line in AZURE:
+        yield line
+
+
+async def test_azure_s_prompt_filter_chunk_first_is_relayed_and_the_message_starts_after_it() -> None:
+    """Azure OpenAI opens a stream with a chunk of prompt_filter_results and no id or model:
+    the message starts with the next chunk, keeping the upstream's id and model."""
+    events = [e async for e in openai_events(_lines())]
+    assert isinstance(events[0], Ping) and events[0].native is not None  # still relayed natively
+    start = events[1]
+    assert isinstance(start, MessageStart)
+    assert (start.id, start.model, start.created) == ("chatcmpl-AZ1", "gpt-4o-2024-08-06", 1700000000)
+
+
+CALL_HEAD = b'{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,'
+CALLS_FINISH = CALL_HEAD + b'"delta":{},"finish_reason":"tool_calls"}]}'
+
+
+def call_chunk(call: bytes) -> bytes:
+    return CALL_HEAD + b'"delta":{"tool_calls":[' + call + b"]}}]}"
+
+
+async def calls_response(*calls: bytes) -> ChatResponse:
+    events = await parse_lines(sse(*(call_chunk(c) for c in calls), CALLS_FINISH, b"[DONE]"))
+    return await accumulate(aiter_of(events))  # type: ignore[arg-type]
+
+
+async def test_parallel_calls_all_at_index_0_with_their_own_ids_stay_apart() -> None:
+    """Gemini's OpenAI-compatible API streams each parallel tool call in its own chunk, all at
+    ``index`` 0, each with its own id: a new id at a used index starts a new call."""
+    events = await parse_fixture("stream_parallel_tool_calls_same_index.sse")
+    starts = [e.block for e in events if isinstance(e, BlockStart)]
+    assert [(b.id, b.name) for b in starts] == [
+        ("function-call-8809181845727874956", "get_weather"),
+        ("function-call-8809181845727874957", "get_time"),
+        ("function-call-8809181845727874958", "get_weather"),
+    ]
+    response = await accumulate(aiter_of(events))  # type: ignore[arg-type]
+    assert [bytes(b.input) for b in response.content if isinstance(b, ToolUseBlock)] == [
+        b'{"city":"Paris"}', b'{"city":"Tokyo"}', b'{"city":"Lima"}'
+    ]
+    assert response.stop_reason == "tool_use"
+
+
+async def test_fragments_repeating_their_call_id_stay_one_call() -> None:
+    response = await calls_response(
+        b'{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\\"a\\""}}',
+        b'{"index":0,"id":"call_1","function":{"arguments":":1}"}}',
+    )
+    calls = [b for b in response.content if isinstance(b, ToolUseBlock)]
+    assert [(b.id, bytes(b.input)) for b in calls] == [("call_1", b'{"a":1}')]
+
+
+async def test_an_id_arriving_after_an_anonymous_start_does_not_split_the_call() -> None:
+    response = await calls_response(
+        b'{"index":0,"type":"function","function":{"name":"f","arguments":"{\\"a\\""}}',
+        b'{"index":0,"id":"call_1","function":{"arguments":":1}"}}',
+    )
+    assert [bytes(b.input) for b in response.content if isinstance(b, ToolUseBlock)] == [b'{"a":1}']
