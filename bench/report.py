@@ -17,7 +17,7 @@ from bench.upstream import ROOT
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-# issue 4's targets: gateway CPU ms per request
+# the targets: gateway CPU ms per request
 CPU_TARGETS = {"same": 0.5, "translated": 0.8, "stream": 1.5}
 ADDED_P99_TARGET_MS = 5.0
 
@@ -83,7 +83,7 @@ def _cpu_target(r: dict[str, Any]) -> float:
     if r["stream"]:
         return CPU_TARGETS["stream"]
     if r["scenario"].count("-") < 1:
-        return float("inf")  # healthz: the issue sets no target
+        return float("inf")  # healthz: no target
     client, provider = r["scenario"].split("-")[:2]
     return CPU_TARGETS["same" if client == provider else "translated"]
 

@@ -148,7 +148,7 @@ class ChatService:
                 # targets before it were tried since: meanwhile it may have opened, or its one
                 # half-open probe may have gone to a concurrent request. Ask again, or every
                 # waiting request would probe a recovering deployment at once
-                # (test_half_open_fallback_probe.py).
+                # (tests/unit/domain/test_service_circuits.py).
                 self._observer.targets_skipped(request.model, [target])
                 continue
             model = target.model or request.model

@@ -129,7 +129,7 @@ class CircuitBreakerConfig(_Strict):
     max_cooldown: float = 300.0  # repeated trips double the cool-down up to this
     fail_fast: bool = False  # every target of a route open: refuse (503/529) instead of probing
 
-    # Keys of earlier versions, refused with what to write instead (see config/structure.py).
+    # Retired keys, refused with what to write instead (see config/structure.py).
     retired_keys: ClassVar[dict[str, str]] = {
         "failures": "no longer used (circuits now open on a failure rate per model); write "
         "'enabled: false' to turn the breaker off, or 'consecutive_failures: N' to open it after "

@@ -1,5 +1,5 @@
-"""The OpenAI frontdoor's routes over a ChatService and a fake provider (the lead's integration
-tests cover the whole app)."""
+"""The OpenAI frontdoor's routes over a ChatService and a fake provider (tests/integration
+covers the whole app)."""
 
 from __future__ import annotations
 
