@@ -78,7 +78,9 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
         app: Any = create_app(loaded, container)
     else:
         app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
-    access = AccessLogMiddleware(app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers)
+    access = AccessLogMiddleware(
+        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers
+    )
     return access
 
 

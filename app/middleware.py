@@ -68,7 +68,8 @@ class _Request:
     """One request's state: what was sent, and the disconnect watcher."""
 
     __slots__ = (
-        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer", "watcher",
+        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer",
+        "watcher",
     )  # fmt: skip
 
     def __init__(self, receive: Any) -> None:
@@ -86,7 +87,7 @@ class _Request:
     async def app_receive(self) -> dict[str, Any]:
         if self.disconnect is not None:  # the body was read: the watcher owns receive()
             return await asyncio.shield(self.disconnect)
-        message = await self.receive()
+        message: dict[str, Any] = await self.receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
             loop = asyncio.get_running_loop()
             self.disconnect = loop.create_future()
@@ -137,7 +138,8 @@ class AccessLogMiddleware:
                 request.started = True
                 request.status = message["status"]
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
-                if record.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
+                # who served it (or failed last)
+                if record.provider is not None and self.expose_routing_headers:
                     headers += (
                         (b"x-gateway-provider", header_text(record.provider)),
                         (b"x-gateway-model", header_text(record.upstream_model or "")),
@@ -170,7 +172,11 @@ class AccessLogMiddleware:
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": CLIENT_CLOSED if (request.left and not request.started) or not request.status else request.status,
+                    "status": (
+                        CLIENT_CLOSED
+                        if (request.left and not request.started) or not request.status
+                        else request.status
+                    ),
                     "client_left": request.left,
                     "duration_ms": round((now - started) * 1000, 2),
                 }

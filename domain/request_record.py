@@ -37,7 +37,8 @@ class RequestRecord:
         self.stream = False
         self.provider: str | None = None
         self.upstream_model: str | None = None
-        self.upstream_protocol: str | None = None  # the provider's protocol: native relay when it is the frontdoor's
+        # The provider's protocol: the frontdoor relays natively when it is its own.
+        self.upstream_protocol: str | None = None
         self.alias: str | None = None
         # One entry per upstream attempt: provider, model, result ("ok" or an error kind), ms.
         self.attempts: list[dict[str, object]] = []

@@ -23,12 +23,13 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, StreamError
+from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
@@ -86,26 +87,25 @@ class ChatService:
         record.record_usage(response.usage)
         return response
 
-    async def stream(self, request: ChatRequest, record: RequestRecord) -> AsyncIterator[AnyEvent]:
+    async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
         """Open the stream and pull its first event; errors up to that point are raised."""
 
         async def call(
             provider: ChatProvider, model: str, policy: ProviderPolicy
-        ) -> tuple[AnyEvent, AsyncIterator[AnyEvent]]:
+        ) -> tuple[AnyEvent, EventStream]:
             events = provider.stream(request, model)
             try:
                 async with _deadline(provider, policy.first_byte):
                     first = await anext(events)
             except StopAsyncIteration:
-                await events.aclose()  # type: ignore[attr-defined]
-                raise GatewayError(
-                    ErrorKind.PROTOCOL, f"Provider '{provider.name}' sent an empty stream.", provider=provider.name
-                ) from None
+                await events.aclose()
+                empty = f"Provider '{provider.name}' sent an empty stream."
+                raise GatewayError(ErrorKind.PROTOCOL, empty, provider=provider.name) from None
             except BaseException:
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
                 raise
             if isinstance(first, StreamError):  # an error frame before anything else: a plain failure
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
@@ -121,7 +121,8 @@ class ChatService:
             # provider's circuit (it must neither close an open one nor be refused by it).
             model = target.model or request.model
             record.model, record.alias = request.model, route.alias
-            record.provider, record.upstream_model, record.upstream_protocol = provider.name, model, provider.protocol
+            record.provider, record.upstream_model = provider.name, model
+            record.upstream_protocol = provider.protocol
             return await provider.count_tokens(request, model)
 
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> int:
@@ -142,7 +143,8 @@ class ChatService:
         for index, (target, deployment) in enumerate(plan):
             provider = self._providers.get(target.provider)
             if provider is None:  # config validation makes this unreachable; keep the error clear
-                raise GatewayError(ErrorKind.CONFIGURATION, f"Route '{route.rule}' names unknown provider '{target.provider}'.")
+                unknown = f"Route '{route.rule}' names unknown provider '{target.provider}'."
+                raise GatewayError(ErrorKind.CONFIGURATION, unknown)
             if index and not forced and not deployment.available():
                 # _plan saw this circuit admit requests when the request started, but the
                 # targets before it were tried since: meanwhile it may have opened, or its one
@@ -211,7 +213,8 @@ class ChatService:
             if skipped:
                 self._observer.targets_skipped(model, skipped)
             return [(t, breakers.deployment(t.provider, t.model or model)) for t in ready], False
-        return self._all_open(model, [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]), True
+        open_targets = [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]
+        return self._all_open(model, open_targets), True
 
     def _all_open(self, model: str, plan: Plan) -> Plan:
         """Every target's circuit is open: try them anyway, the nearest to its probe first, but
@@ -248,11 +251,12 @@ class _deadline:
     async def __aenter__(self) -> None:
         await self._timeout.__aenter__()
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
-            await self._timeout.__aexit__(*exc_info)  # type: ignore[arg-type]
+            await self._timeout.__aexit__(kind, exc, tb)
         except TimeoutError:
             name = self._provider.name
-            raise GatewayError(
-                ErrorKind.TIMEOUT, f"Provider '{name}' sent no response within {self._seconds:g} s.", provider=name
-            ) from None
+            late = f"Provider '{name}' sent no response within {self._seconds:g} s."
+            raise GatewayError(ErrorKind.TIMEOUT, late, provider=name) from None

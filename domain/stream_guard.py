@@ -5,11 +5,10 @@ deployment's circuit when it is the upstream's fault)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 from domain.circuits import Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, MessageDelta, MessageStart, StreamError
+from domain.ir import AnyEvent, EventStream, MessageDelta, MessageStart, StreamError
 from domain.ports import ResilienceObserver
 from domain.request_record import RequestRecord
 
@@ -61,12 +60,12 @@ class IdleWatchdog:
 
 async def guarded_stream(
     first: AnyEvent,
-    rest: AsyncIterator[AnyEvent],
+    rest: EventStream,
     record: RequestRecord,
     deployment: Deployment,
     idle: float,
     observer: ResilienceObserver,
-) -> AsyncIterator[AnyEvent]:
+) -> EventStream:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
     (logged, and counted against the deployment's circuit when it is the upstream's fault).
     Usage seen on the way goes to the record."""
@@ -95,7 +94,8 @@ async def guarded_stream(
                 failure = StreamError(kind=exc.kind.value, message=exc.message)
             except Exception as exc:  # noqa: BLE001 - a bug must still end the stream cleanly
                 crash = exc
-                failure = StreamError(kind=ErrorKind.INTERNAL.value, message=f"Internal error: {type(exc).__name__}")
+                internal = f"Internal error: {type(exc).__name__}"
+                failure = StreamError(kind=ErrorKind.INTERNAL.value, message=internal)
             if failure is not None:
                 break
             watchdog.received()
@@ -106,7 +106,7 @@ async def guarded_stream(
             yield event
     finally:
         watchdog.stop()
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
     if failure is not None:
         _stream_failed(failure, record, deployment, observer, crash)
         yield failure
@@ -118,4 +118,5 @@ def _stream_failed(
 ) -> None:
     record.stream_error = failure.kind
     deployment.failed_late(failure.kind)  # counted only when it is the upstream's fault
-    observer.stream_failed(record.provider or "", record.upstream_model or "", failure.kind, failure.message, crash)
+    provider, model = record.provider or "", record.upstream_model or ""
+    observer.stream_failed(provider, model, failure.kind, failure.message, crash)

@@ -69,7 +69,11 @@ def build_mounts(
             name=app.name,
             path=app.path,
             service=ChatService(
-                routing_table(config, app), chat_providers, breakers=breakers, policies=policies, observer=observer
+                routing_table(config, app),
+                chat_providers,
+                breakers=breakers,
+                policies=policies,
+                observer=observer,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,

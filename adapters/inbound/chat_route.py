@@ -29,7 +29,7 @@ from litestar.types import Receive, Scope, Send
 
 from adapters.inbound.context import header_values, read_body, record_in, require_post, send_body
 from adapters.inbound.streaming import send_sse
-from domain.ir import AnyEvent, ChatRequest, ChatResponse
+from domain.ir import ChatRequest, ChatResponse, EventStream
 from domain.offload import is_large_body, off_loop
 from domain.request_record import RequestRecord
 from domain.service import ChatService
@@ -47,7 +47,7 @@ class ChatEndpoint(Generic[C]):
     protocol: str  # the frontdoor's, for the request's record
     decode: Callable[[bytes, Mapping[str, str]], C]  # body, client headers -> call (may run off the loop)
     encode: Callable[[ChatResponse, C, RequestRecord], bytes | Awaitable[bytes]]
-    encode_stream: Callable[[AsyncIterator[AnyEvent], C, RequestRecord], AsyncIterator[bytes]]
+    encode_stream: Callable[[EventStream, C, RequestRecord], AsyncIterator[bytes]]
     prepare: Callable[[C], Awaitable[ChatRequest]] | None = None  # None: the call is the ChatRequest
     headers: frozenset[bytes] = frozenset()  # client headers decode gets (lower-case names)
 
@@ -72,7 +72,9 @@ async def read_call(
     return record, call
 
 
-def chat_route(service: ChatService, app: str, max_body_bytes: int, endpoint: ChatEndpoint[Any]) -> ASGIRouteHandler:
+def chat_route(
+    service: ChatService, app: str, max_body_bytes: int, endpoint: ChatEndpoint[Any]
+) -> ASGIRouteHandler:
     """The route handler of ``endpoint`` for the app ``app``."""
     decode, prepare, wanted = endpoint.decode, endpoint.prepare, endpoint.headers
     encode, encode_stream, protocol = endpoint.encode, endpoint.encode_stream, endpoint.protocol

@@ -48,7 +48,8 @@ class Frontdoor:
     sdk_base_url: str = "{path}"
 
     def router(self, mount: Mount) -> Router:
-        handlers = [chat_route(mount.service, mount.name, mount.max_body_bytes, e) for e in self.endpoints(mount)]
+        service, name, limit = mount.service, mount.name, mount.max_body_bytes
+        handlers = [chat_route(service, name, limit, endpoint) for endpoint in self.endpoints(mount)]
         return Router(
             path=mount.path,
             route_handlers=[*handlers, *self.routes(mount)],

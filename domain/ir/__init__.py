@@ -19,6 +19,7 @@ from domain.ir.events import (
     BlockStart,
     BlockStop,
     Delta,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -38,6 +39,7 @@ from domain.ir.request import (
     Reasoning,
     Tool,
     ToolChoice,
+    ToolChoiceMode,
 )
 from domain.ir.response import ChatResponse, NativeResponse, Usage, merge_usage
 
@@ -52,6 +54,7 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "Delta",
+    "EventStream",
     "IRStruct",
     "ImageBlock",
     "Message",
@@ -77,6 +80,7 @@ __all__ = [
     "ThinkingDelta",
     "Tool",
     "ToolChoice",
+    "ToolChoiceMode",
     "ToolInputDelta",
     "ToolResultBlock",
     "ToolUseBlock",

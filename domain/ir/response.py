@@ -8,7 +8,7 @@ from domain.ir.base import UNSET, IRStruct, Protocol, StopReason, UnsetType
 from domain.ir.content import AnyBlock
 
 
-class Usage(IRStruct):
+class Usage(IRStruct, frozen=True):
     """Token counts.
 
     ``input_tokens`` counts every prompt token, cached ones included (OpenAI's convention);
@@ -30,14 +30,14 @@ def merge_usage(base: Usage, update: Usage) -> Usage:
     return msgspec.structs.replace(base, **fields) if fields else base
 
 
-class NativeResponse(IRStruct):
+class NativeResponse(IRStruct, frozen=True):
     """The upstream body as received, for a frontdoor of the same protocol to relay."""
 
     protocol: Protocol
     body: bytes
 
 
-class ChatResponse(IRStruct):
+class ChatResponse(IRStruct, frozen=True):
     id: str
     model: str
     content: list[AnyBlock]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.outbound import PROVIDER_KINDS
-from adapters.outbound.http import PoolLimits, ResponseLimits, Timeouts
+from adapters.outbound.http import PoolLimits, Timeouts
+from adapters.outbound.http.body import ResponseLimits
 from adapters.outbound.kind import ProviderSettings
 from adapters.outbound.scrub import header_secrets
 from domain.circuits import BreakerSettings
@@ -78,7 +79,7 @@ def model_listing(app: AppConfig) -> tuple[dict[str, Any], ...]:
 def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> ProviderSettings:
     """The settings of the provider's kind: the common ones, and the kind's own keys as set."""
     kind = PROVIDER_KINDS[provider.type]
-    return kind.settings(
+    settings: ProviderSettings = kind.settings(
         name=provider.name,
         base_url=(provider.base_url or kind.default_base_url).rstrip("/"),
         api_key=provider.api_key or None,
@@ -87,6 +88,7 @@ def provider_settings(provider: ProviderConfig, missing_key_var: str | None) -> 
         default_max_tokens=provider.default_max_tokens,
         **{key.name: getattr(provider, key.name) for key in kind.own_keys()},
     )
+    return settings
 
 
 def secrets(config: GatewayConfig) -> list[str]:

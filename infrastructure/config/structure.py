@@ -39,7 +39,9 @@ class Structure:
     dropped: list[str] = field(default_factory=list)  # paths of values removed from it
 
 
-def examine(data: dict[str, Any], schema: type[msgspec.Struct], sources: dict[str, str] | None = None) -> Structure:
+def examine(
+    data: dict[str, Any], schema: type[msgspec.Struct], sources: dict[str, str] | None = None
+) -> Structure:
     """The problems of ``data`` (a parsed YAML mapping) against ``schema``.
 
     ``sources`` names where an overridden value came from (``{"server.port": "GATEWAY_PORT"}``);
@@ -106,7 +108,11 @@ class _Walker:
         return ok, cleaned
 
     def struct(
-        self, value: Any, cls: type[msgspec.Struct], path: str, tagged: dict[Any, type[msgspec.Struct]] | None = None
+        self,
+        value: Any,
+        cls: type[msgspec.Struct],
+        path: str,
+        tagged: dict[Any, type[msgspec.Struct]] | None = None,
     ) -> tuple[bool, Any]:
         if not isinstance(value, dict):
             self.problem(path, f"expected a mapping, got {_kind(value)}")
@@ -162,7 +168,8 @@ class _Walker:
 
 
 def _not_one_of(value: Any, allowed: list[Any]) -> str:
-    shown = repr(value) if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40 else _kind(value)
+    plain = isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40
+    shown = repr(value) if plain else _kind(value)
     return f"{shown} is not one of: {', '.join(str(a) for a in allowed)}"
 
 
@@ -174,7 +181,8 @@ def _of_another(key: Any, cls: type[msgspec.Struct], tagged: dict[Any, type[msgs
     if not owners:
         return ""
     field = cls.__struct_config__.tag_field
-    return f"a key of {field} {' or '.join(map(str, owners))} only, not of {field} {cls.__struct_config__.tag}"
+    kinds = " or ".join(map(str, owners))
+    return f"a key of {field} {kinds} only, not of {field} {cls.__struct_config__.tag}"
 
 
 def _leaf_message(value: Any, tp: Any, fallback: str) -> str:

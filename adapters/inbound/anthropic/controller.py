@@ -111,7 +111,9 @@ def routes(mount: Mount) -> list[BaseRouteHandler]:
 
     @asgi("/v1/messages/count_tokens", is_mount=False, copy_scope=False)
     async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
-        record, request = await read_call(scope, receive, name, "anthropic", limit, count_tokens_to_ir, PASSTHROUGH)
+        record, request = await read_call(
+            scope, receive, name, "anthropic", limit, count_tokens_to_ir, PASSTHROUGH
+        )
         count = await service.count_tokens(request, record)
         await send_body(send, _encode({"input_tokens": count}))
 

@@ -43,7 +43,6 @@ from adapters.protocols.openai.responses.response import (
 )
 from domain.errors import ErrorKind
 from domain.ir import (
-    UNSET,
     AnyBlock,
     ChatResponse,
     ImageBlock,
@@ -91,7 +90,7 @@ def encode_response(response: Response) -> bytes:
 
 def wire_usage(usage: IRUsage) -> Usage:
     def count(value: int | msgspec.UnsetType) -> int:
-        return 0 if value is UNSET else value  # type: ignore[return-value]
+        return value if isinstance(value, int) else 0
 
     input_tokens, output_tokens = count(usage.input_tokens), count(usage.output_tokens)
     return Usage(

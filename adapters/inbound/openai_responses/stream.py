@@ -32,10 +32,10 @@ from adapters.inbound.openai_responses.decode import ResponsesCall
 from adapters.inbound.openai_responses.stream_output import TEXT, StreamOutput
 from adapters.protocols.openai.responses.response import Response
 from domain.ir import (
-    AnyEvent,
     BlockDelta,
     BlockStart,
     BlockStop,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -51,12 +51,12 @@ FinalHook = Callable[[Response], Awaitable[None]]
 
 
 async def _encode_events(
-    events: AsyncIterator[AnyEvent], call: ResponsesCall, record: RequestRecord, on_final: FinalHook | None
+    events: EventStream, call: ResponsesCall, record: RequestRecord, on_final: FinalHook | None
 ) -> AsyncIterator[bytes]:
     out = StreamOutput(call, record)
     frames = out.frames
     final: Response | None = None
-    async with aclosing(events):  # type: ignore[type-var]
+    async with aclosing(events):
         async for event in events:
             if out.head is None and not isinstance(event, MessageStart):
                 out.start(call.head.model, Usage())  # a stream must open with MessageStart; be robust
@@ -81,7 +81,7 @@ async def _encode_events(
                     final = out.fail(event.kind, event.message)
                     break
                 case _:
-                    assert_never(event)  # type: ignore[arg-type]
+                    assert_never(event)
             if frames:
                 yield b"".join(frames)
                 frames.clear()
@@ -96,7 +96,7 @@ async def _encode_events(
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent],
+    events: EventStream,
     call: ResponsesCall,
     record: RequestRecord,
     on_final: FinalHook | None = None,

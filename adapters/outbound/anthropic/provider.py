@@ -9,7 +9,7 @@ The client's own ``x-api-key`` / ``authorization`` never reach this module.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from functools import partial
 
 import msgspec
@@ -24,7 +24,7 @@ from adapters.outbound.http_provider import HttpProvider
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.anthropic.response import TokenCount
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
+from domain.ir import UNSET, ChatRequest, ChatResponse, EventStream
 
 _decode_count = msgspec.json.Decoder(TokenCount).decode
 _parse_relayed = partial(parse_response, content=False)
@@ -64,9 +64,10 @@ class AnthropicProvider(HttpProvider[AnthropicSettings]):
         # An Anthropic client gets the body as it is: its content blocks need no converting.
         native = request.native
         parse = _parse_relayed if native is not UNSET and native.protocol == "anthropic" else parse_response
-        return await self.post(self._messages_url, self._headers_for(request), build_body, request, model, parse)
+        headers = self._headers_for(request)
+        return await self.post(self._messages_url, headers, build_body, request, model, parse)
 
-    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+    def stream(self, request: ChatRequest, model: str) -> EventStream:
         """The parser's generator itself: it opens the upstream request on its first
         ``__anext__`` and closes it on ``aclose()``."""
         lines = self.lines(self._messages_url, self._headers_for(request), build_body, request, model)

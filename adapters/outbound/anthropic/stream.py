@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from typing import cast
 
 import msgspec
 
@@ -28,11 +29,13 @@ from domain.ir import (
     BlockStart,
     BlockStop,
     Delta,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
     Ping,
     SignatureDelta,
+    StopReason,
     StreamError,
     TextDelta,
     ThinkingDelta,
@@ -75,11 +78,11 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
         case "content_block_stop" if index is not None:
             return BlockStop(index=index, native=data)
         case "message_delta":
-            delta = event.delta or wire.Delta()
+            ending = event.delta or wire.Delta()
             usage = usage_to_ir(event.usage) if event.usage is not None else Usage()
             return MessageDelta(
-                stop_reason=delta.stop_reason,  # type: ignore[arg-type]  # passed through as is
-                stop_sequence=delta.stop_sequence,
+                stop_reason=cast(StopReason | None, ending.stop_reason),  # Anthropic's vocabulary: as it is
+                stop_sequence=ending.stop_sequence,
                 usage=usage,
                 native=data,
             )
@@ -94,7 +97,7 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
 
 async def parse_upstream(
     opener: AbstractAsyncContextManager[AsyncIterator[bytes]], *, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
+) -> EventStream:
     """IR events of the ``/v1/messages`` stream whose lines ``opener`` opens on the first
     ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
     hop less per event. Its errors (opening, reading, parsing) leave it scrubbed."""

@@ -7,6 +7,8 @@ business (``_CallKeys``); the blocks themselves are ``DeltaBlocks``'.
 
 from __future__ import annotations
 
+from msgspec import UnsetType
+
 from adapters.outbound.delta_blocks import DeltaBlocks
 from adapters.outbound.openai.response import reasoning_of, text_of
 from adapters.protocols.openai.response import Message, ToolCall
@@ -46,7 +48,7 @@ class _CallKeys:
 class ChunkDeltas:
     """The IR blocks of one stream's choice 0."""
 
-    __slots__ = ("blocks", "_keys")
+    __slots__ = ("_keys", "blocks")
 
     def __init__(self) -> None:
         self.blocks = DeltaBlocks()
@@ -69,5 +71,9 @@ class ChunkDeltas:
     def _tool(self, call: ToolCall, out: list[AnyEvent]) -> None:
         function = call.function or None
         key = self._keys.key(call, self.blocks.open_tool)
-        name = function.name if function else None
-        self.blocks.tool(key, call.id, name, function.arguments if function else None, out)
+        name, arguments = (_text(function.name), _text(function.arguments)) if function else (None, None)
+        self.blocks.tool(key, _text(call.id), name, arguments, out)
+
+
+def _text(value: str | None | UnsetType) -> str | None:
+    return value if isinstance(value, str) else None

@@ -8,7 +8,6 @@ routing and logging need is read (``content=False``). ``count_tokens`` is a loca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
 
 from adapters.outbound.http import HttpClient
@@ -20,7 +19,7 @@ from adapters.outbound.openai.settings import OpenAISettings
 from adapters.outbound.openai.stream import parse_upstream
 from adapters.outbound.openai.tokens import estimate_tokens
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
-from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse
+from domain.ir import UNSET, ChatRequest, ChatResponse, EventStream
 from domain.offload import off_loop
 
 _parse_head = partial(parse_response, content=False)
@@ -48,7 +47,7 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
         parse = _parse_head if _for_openai_client(request) else parse_response
         return await self.post(self._url, self._headers, build_body, request, model, parse)
 
-    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]:
+    def stream(self, request: ChatRequest, model: str) -> EventStream:
         """The parser's generator itself: it opens the upstream request on its first
         ``__anext__`` and closes it on ``aclose()``."""
         lines = self.lines(self._url, self._stream_headers, build_body, request, model)

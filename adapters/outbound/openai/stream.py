@@ -39,6 +39,7 @@ from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
     BlockDelta,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -61,12 +62,13 @@ Opener = AbstractAsyncContextManager[AsyncIterator[bytes]]
 
 def parse_upstream(
     opener: Opener, *, relay_usage: bool, content: bool = True, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
+) -> EventStream:
     """IR events of the chat.completion.chunk stream whose lines ``opener`` opens on the first
     ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
     hop less per event. Choice 0 becomes IR; other choices' frames only reach an OpenAI client
     through ``native``. ``content=False``: see the module's docstring."""
-    return _content_events(opener, relay_usage, scrub) if content else _head_events(opener, relay_usage, scrub)
+    events = _content_events if content else _head_events
+    return events(opener, relay_usage, scrub)
 
 
 def _unreadable(exc: Exception) -> GatewayError:
@@ -90,7 +92,7 @@ def _decode(decoder: Any, data: bytes, started: bool, scrub: Scrubber) -> tuple[
     return chunk, scrub.stream_error(kind.value, message, data)
 
 
-async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> EventStream:
     try:
         deltas = ChunkDeltas()
         blocks = deltas.blocks
@@ -170,7 +172,7 @@ async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) ->
         raise scrub.error(exc) from None
 
 
-async def _head_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+async def _head_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> EventStream:
     """``_content_events``' frames, natives and ending, reading only the chunks' heads."""
     try:
         started = finished = has_tools = False

@@ -143,7 +143,7 @@ def _block_tokens(block: AnyBlock) -> int:
             arguments = bytes(block.input).decode(errors="replace")
             return PER_TOOL_CALL + estimate_text_tokens(block.name) + estimate_text_tokens(arguments)
         case ToolResultBlock():  # its own tool message on OpenAI
-            return PER_MESSAGE + sum(_block_tokens(inner) for inner in block.content)
+            return PER_MESSAGE + sum(map(_block_tokens, block.content))
         case ThinkingBlock() | RedactedThinkingBlock():
             return 0
         case OpaqueBlock():  # documents, audio, files: roughly four bytes per token of their JSON

@@ -89,12 +89,12 @@ def openai_like_events() -> list:
 )
 async def test_native_relay_reproduces_the_upstream_stream_byte_for_byte(name):
     upstream = fixture_bytes(f"anthropic/{name}.sse")
-    events = await collect(anthropic_events((sse_lines(f"anthropic/{name}.sse"))))
+    events = await collect(anthropic_events(sse_lines(f"anthropic/{name}.sse")))
     assert await encode(events, record_for("anthropic")) == upstream
 
 
 async def test_native_relay_keeps_unknown_events_and_fields_and_aliases_the_model():
-    events = await collect(anthropic_events((sse_lines("anthropic/stream_citations_unknown_event.sse"))))
+    events = await collect(anthropic_events(sse_lines("anthropic/stream_citations_unknown_event.sse")))
     out = frames(await encode(events, record_for("anthropic", alias="house-model")))
     names = [name for name, _ in out]
     assert names == [
@@ -128,7 +128,7 @@ async def test_native_relay_encodes_a_gateway_stream_error_and_skips_events_with
 
 
 async def test_upstream_midstream_error_reaches_the_sdk_as_an_api_error():
-    events = await collect(anthropic_events((sse_lines("anthropic/stream_midstream_error.sse"))))
+    events = await collect(anthropic_events(sse_lines("anthropic/stream_midstream_error.sse")))
     with pytest.raises(anthropic.APIStatusError) as caught:
         sdk_raw_events(await encode(events, record_for("anthropic")))
     assert "Overloaded (scripted MIDERR)" in str(caught.value)

@@ -32,7 +32,7 @@ END_USAGE = Usage(input_tokens=31, output_tokens=19, cache_read_tokens=0, cache_
 
 
 async def parse(name: str) -> list:
-    return await collect(anthropic_events((sse_lines(name))))
+    return await collect(anthropic_events(sse_lines(name)))
 
 
 def data_lines(name: str) -> list[bytes]:
@@ -142,7 +142,7 @@ async def test_message_delta_with_only_output_tokens_leaves_input_unknown():
         b'data: {"type":"message_stop"}',
         b"",
     ]
-    events = await collect(anthropic_events((lines)))
+    events = await collect(anthropic_events(lines))
     assert events[1].usage == Usage(output_tokens=7)
     assert events[1].stop_reason == "max_tokens"
 
@@ -151,14 +151,14 @@ async def test_stream_ending_before_message_stop_raises_unavailable():
     lines = sse_lines("anthropic/stream_text.sse")
     cut = lines[: lines.index(b"event: message_delta")]
     with pytest.raises(GatewayError) as caught:
-        await collect(anthropic_events((cut)))
+        await collect(anthropic_events(cut))
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert "ended early" in caught.value.message
 
 
 async def test_undecodable_event_is_a_protocol_error():
     with pytest.raises(GatewayError) as caught:
-        await collect(anthropic_events(([b"event: message_start", b"data: {not json", b""])))
+        await collect(anthropic_events([b"event: message_start", b"data: {not json", b""]))
     assert caught.value.kind is ErrorKind.PROTOCOL
 
 
