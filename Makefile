@@ -25,6 +25,10 @@ $(VENV)/.test: requirements-test.lock $(VENV)/.runtime
 	$(BIN)/python -m pip install -q -r requirements-test.lock
 	@touch $@
 
+$(VENV)/.lint: requirements-lint.lock $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -r requirements-lint.lock
+	@touch $@
+
 run: $(VENV)/.runtime
 	$(BIN)/python -m app $(GATEWAY_FLAGS)
 
@@ -35,8 +39,14 @@ check: $(VENV)/.runtime
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
+# ruff (errors, import order, the 110-character line) over everything; mypy --strict over the
+# gateway's packages (settings in pyproject.toml).
+lint: $(VENV)/.lint
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

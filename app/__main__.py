@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", help="config file (env GATEWAY_CONFIG; default config.yaml)")
     parser.add_argument("--host", help="listen address (env GATEWAY_HOST; default server.host)")
     parser.add_argument("--port", type=int, help="listen port (env GATEWAY_PORT; default server.port)")
-    parser.add_argument("--workers", type=int, help="worker processes (env GATEWAY_WORKERS; default server.workers)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (env GATEWAY_WORKERS; default server.workers)"
+    )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                         help="env GATEWAY_LOG_LEVEL; default server.log_level")
     parser.add_argument("--log-format", choices=["auto", "json", "console"],
@@ -108,6 +110,7 @@ def serve(loaded: LoadedConfig) -> None:
         # Nothing here reads the client address or scheme that X-Forwarded-* would rewrite: skip
         # the middleware that parses them on every request.
         proxy_headers=False,
+        # uvicorn annotates whole seconds but waits any number of them
         timeout_graceful_shutdown=server.shutdown_grace_seconds,  # type: ignore[arg-type]
     )
 

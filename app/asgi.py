@@ -32,12 +32,12 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
     container = container or Container(loaded=loaded)
     config = loaded.config
     protocols = {app.name: app.frontdoor for app in config.apps}
-    frontdoors = {app.name: FRONTDOORS[app.frontdoor]() for app in config.apps}
+    frontdoors = {app.name: FRONTDOORS[app.frontdoor] for app in config.apps}
     mounts = container.mounts()
     apps = MountedApps([MountedApp(m.path, m.name, protocols[m.name], frontdoors[m.name]) for m in mounts])
     # Each frontdoor's router inside one that names its app in the access log for the routes
     # that do not do it themselves (the listings: the chat routes are raw ASGI, without hooks).
-    routers = [Router("/", route_handlers=[frontdoors[m.name].build_router(m)], before_request=label_request(apps))
+    routers = [Router("/", route_handlers=[frontdoors[m.name].router(m)], before_request=label_request(apps))
                for m in mounts]
     not_routed = not_routed_handler(apps)
 
@@ -78,7 +78,9 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
         app: Any = create_app(loaded, container)
     else:
         app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
-    access = AccessLogMiddleware(app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers)
+    access = AccessLogMiddleware(
+        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers
+    )
     return access
 
 

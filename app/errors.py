@@ -20,15 +20,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.routes import ASGIRoute
 
-from adapters.inbound import Frontdoor
-from adapters.inbound.context import exchange_in
+from adapters.inbound.context import record_in
+from adapters.inbound.frontdoor import Frontdoor
 from adapters.inbound.handlers import from_http_exception
 
 _encode = msgspec.json.Encoder().encode
 _PARAM = re.compile(r"\{(\w+):\w+\}")  # "{model_id:path}" -> "{model_id}"
 _IGNORED_METHODS = frozenset({"OPTIONS", "HEAD"})
-# Where each protocol's SDK expects its base_url, relative to the app's path.
-_SDK_BASE_URL = {"openai": "{path}/v1", "anthropic": "{path}"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +55,19 @@ class MountedApps:
     def describe(self) -> str:
         return ", ".join(
             f"{app.path} ({app.protocol} protocol; SDK base_url ending in "
-            f"{_SDK_BASE_URL.get(app.protocol, '{path}').format(path=app.path.rstrip('/'))})"
+            f"{app.frontdoor.sdk_base_url.format(path=app.path.rstrip('/'))})"
             for app in sorted(self._apps, key=lambda app: app.path)
         )
 
 
 def label_request(apps: MountedApps) -> Callable[[Request[Any, Any, Any]], None]:
     """A ``before_request`` hook naming the app of a request its own handler does not label
-    (the model listings) in the request's exchange record, hence in its access-log line."""
+    (the model listings) in the request's record, hence in its access-log line."""
 
     def label(request: Request[Any, Any, Any]) -> None:
         app = apps.find(request.scope["path"])
         if app is not None:
-            exchange_in(request.scope, app.name, app.protocol)
+            record_in(request.scope, app.name, app.protocol)
 
     return label
 
@@ -84,7 +82,7 @@ def not_routed_handler(apps: MountedApps) -> Callable[[Request[Any, Any, Any], E
         app = apps.find(path)
         if app is None:
             return _outside_apps(exc, method, path, apps)
-        exchange_in(request.scope, app.name, app.protocol)
+        record_in(request.scope, app.name, app.protocol)
         if app.path not in served:
             served[app.path] = _served(request.app.routes, app)
         error = from_http_exception(exc, method=method, path=path, served=served[app.path])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get
 
 _OK = b'{"status":"ok"}'
@@ -14,7 +16,7 @@ def healthz() -> Response[bytes]:
 
 
 @get("/readyz", sync_to_thread=False, include_in_schema=False)
-def readyz(request: Request) -> Response[bytes]:
+def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
     """200 once the lifespan start-up has run and until shutdown begins, else 503."""
     if request.app.state.get("ready"):
         return Response(_OK, media_type="application/json")

@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 import structlog
 
-from adapters.inbound.context import EXCHANGE_KEY
-from domain.exchange import Exchange
+from adapters.inbound.context import RECORD_KEY
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger("gateway.access")
 
@@ -68,7 +68,8 @@ class _Request:
     """One request's state: what was sent, and the disconnect watcher."""
 
     __slots__ = (
-        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer", "watcher",
+        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer",
+        "watcher",
     )  # fmt: skip
 
     def __init__(self, receive: Any) -> None:
@@ -86,7 +87,7 @@ class _Request:
     async def app_receive(self) -> dict[str, Any]:
         if self.disconnect is not None:  # the body was read: the watcher owns receive()
             return await asyncio.shield(self.disconnect)
-        message = await self.receive()
+        message: dict[str, Any] = await self.receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
             loop = asyncio.get_running_loop()
             self.disconnect = loop.create_future()
@@ -125,11 +126,11 @@ class AccessLogMiddleware:
             return
         started = perf_counter()
         rid = _request_id(scope["headers"])
-        exchange = Exchange()
+        record = RequestRecord()
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state[EXCHANGE_KEY] = exchange
+        state[RECORD_KEY] = record
         request = _Request(receive)
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -137,11 +138,12 @@ class AccessLogMiddleware:
                 request.started = True
                 request.status = message["status"]
                 headers = [*message.get("headers", ()), (_REQUEST_ID, rid), (_ANTHROPIC_REQUEST_ID, rid)]
-                if exchange.provider is not None and self.expose_routing_headers:  # who served it (or failed last)
+                # who served it (or failed last)
+                if record.provider is not None and self.expose_routing_headers:
                     headers += (
-                        (b"x-gateway-provider", header_text(exchange.provider)),
-                        (b"x-gateway-model", header_text(exchange.upstream_model or "")),
-                        (b"x-gateway-failover", b"true" if exchange.failed_over else b"false"),
+                        (b"x-gateway-provider", header_text(record.provider)),
+                        (b"x-gateway-model", header_text(record.upstream_model or "")),
+                        (b"x-gateway-failover", b"true" if record.failed_over else b"false"),
                     )
                 message["headers"] = headers
             else:
@@ -170,13 +172,17 @@ class AccessLogMiddleware:
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": CLIENT_CLOSED if (request.left and not request.started) or not request.status else request.status,
+                    "status": (
+                        CLIENT_CLOSED
+                        if (request.left and not request.started) or not request.status
+                        else request.status
+                    ),
                     "client_left": request.left,
                     "duration_ms": round((now - started) * 1000, 2),
                 }
                 if request.first_byte:
                     fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
-                for key, value in exchange.fields().items():
+                for key, value in record.fields().items():
                     if value is not None and value != "":  # a line says what happened, not what did not
                         fields[key] = value
                 log.info("request.completed", **fields)

@@ -88,7 +88,12 @@ class ReloadingApp:
     """The ASGI app uvicorn serves: forwards each request to the current generation."""
 
     def __init__(
-        self, loaded: LoadedConfig, build: Build, *, path: str | Path | None = None, on_swap: OnSwap | None = None
+        self,
+        loaded: LoadedConfig,
+        build: Build,
+        *,
+        path: str | Path | None = None,
+        on_swap: OnSwap | None = None,
     ) -> None:
         self._build = build
         self._on_swap = on_swap
@@ -101,10 +106,6 @@ class ReloadingApp:
         self._watch_interval = 0.0
         self._retiring: set[asyncio.Task[None]] = set()
         self.reloads = 0
-
-    @property
-    def loaded(self) -> LoadedConfig:
-        return self._current.loaded if self._current else self._initial
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -142,7 +143,8 @@ class ReloadingApp:
         await generation.lifespan.startup()
         self._current = generation
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
+        # No signals off the main thread.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload("SIGHUP")))
         self._watch_every(self._initial.config.server.watch_config_seconds)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -82,11 +82,17 @@ class _CoalescingTransport:
         return getattr(self._transport, name)
 
 
+def _coalescing(transport: asyncio.BaseTransport, loop: asyncio.AbstractEventLoop) -> asyncio.Transport:
+    """``transport`` (a server's stream transport) behind a ``_CoalescingTransport``, which
+    stands in for it: what it does not define itself it delegates."""
+    return cast(asyncio.Transport, _CoalescingTransport(cast(asyncio.Transport, transport), loop))
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """``uvicorn.run(http=CoalescingHttpToolsProtocol)``: httptools with coalesced writes."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(_coalescing(transport, self.loop))
 
 
 class _Refused(Exception):
@@ -115,13 +121,15 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         self._dropped = -1  # bytes dropped while lingering; -1: not lingering
 
     # --- connections -------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         limits, registry = self.limits, self.registry
         if len(self.connections) >= limits.max_connections:
             victim = registry.oldest_waiting()
             if victim is None:  # every connection has a request in progress
-                self.transport = _CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
-                registry.note("server.connection_refused", status=503, max_client_connections=limits.max_connections)
+                self.transport = _coalescing(transport, self.loop)
+                registry.note(
+                    "server.connection_refused", status=503, max_client_connections=limits.max_connections
+                )
                 self.transport.write(_OVERLOADED)
                 self._linger()
                 return
@@ -203,7 +211,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         headers = self.headers
         if len(headers) >= self._max_fields:
             self._refusal = (
-                431, f"The request has more than {self._max_fields} header fields.", "server.request_head_refused"
+                431,
+                f"The request has more than {self._max_fields} header fields.",
+                "server.request_head_refused",
             )  # fmt: skip
             raise _Refused
         # uvicorn's on_header, inline: this runs for every field of every request
@@ -272,7 +282,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             message = f"The request head did not arrive within {seconds:g} seconds."
             self._refuse(408, message, "server.request_head_timeout")
             return
-        self.registry.note("server.request_head_timeout", reason="nothing was sent", header_timeout_seconds=seconds)
+        self.registry.note(
+            "server.request_head_timeout", reason="nothing was sent", header_timeout_seconds=seconds
+        )
         self.transport.close()
 
     # --- refusing ----------------------------------------------------------------------------

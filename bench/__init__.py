@@ -1,1 +1,1 @@
-"""The benchmark harness (issue 4): ``python -m bench``, ``make bench``; see bench/README.md."""
+"""The benchmark harness: ``python -m bench``, ``make bench``; see bench/README.md."""

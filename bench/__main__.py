@@ -32,7 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="c=32 only, 2 s runs, 200 open streams")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help=f"run only these (glob patterns, repeatable): {', '.join(names)}")  # fmt: skip
-    p.add_argument("--client", action="append", choices=["httptools", "httpx"], help="outbound HTTP client(s)")
+    p.add_argument(
+        "--client", action="append", choices=["httptools", "httpx"], help="outbound HTTP client(s)"
+    )
     p.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], help="default 32,128")
     p.add_argument("--duration", type=float, help="seconds per measured run (default 5)")
     p.add_argument("--streams", type=int, help="open streams at once (default 1000; 0 skips)")
@@ -54,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="write the table into bench/README.md (default: only for a full run)")  # fmt: skip
     p.add_argument("--large", action=argparse.BooleanOptionalAction, default=None,
-                   help="also /healthz latency during 31 MB requests (bench/large.py; default: only in a full run)")
+                   help="also /healthz latency during 31 MB requests (bench/large.py; default: only in a "
+                        "full run)")
     p.add_argument("--max-minutes", type=float, default=15.0, help="hard stop for the whole run")
     return p.parse_args(argv)
 
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: gateway with http_client={client}", flush=True)
             bench.gateway(client)
         if workers > 1:
-            print(f"bench: 1 worker against {workers}, all cores, http_client={options.clients[0]}", flush=True)
+            client = options.clients[0]
+            print(f"bench: 1 worker against {workers}, all cores, http_client={client}", flush=True)
             bench.scaling(options.clients[0], workers)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)

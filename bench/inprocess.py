@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
+
 HERE = Path(__file__).resolve().parent.parent
 ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE
 ONLY = set(sys.argv[2:])
@@ -36,16 +38,27 @@ routing:
   rules: [{model_prefix: claude, provider: an}]
   default_provider: oa
 """
+_OPENAI, _ANTHROPIC = "/openai/v1/chat/completions", "/anthropic/v1/messages"
+_STREAM_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
+
+
+_HELLO = [{"role": "user", "content": "Hello!"}]
+
+
+def _body(model: str, **params: object) -> bytes:
+    return msgspec.json.encode({"model": model, **params, "messages": _HELLO})
+
+
 PATHS = [
-    ("openai-openai", "/openai/v1/chat/completions", b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'),
-    ("openai-anthropic", "/openai/v1/chat/completions", b'{"model":"claude-3","messages":[{"role":"user","content":"Hello!"}]}'),
-    ("anthropic-anthropic", "/anthropic/v1/messages", b'{"model":"claude-3","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
-    ("anthropic-openai", "/anthropic/v1/messages", b'{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'),
-    ("openai-openai-stream", "/openai/v1/chat/completions", b'{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello!"}]}'),
-    ("openai-anthropic-stream", "/openai/v1/chat/completions", b'{"model":"claude-3","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello!"}]}'),
-    ("anthropic-anthropic-stream", "/anthropic/v1/messages", b'{"model":"claude-3","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello!"}]}'),
-    ("anthropic-openai-stream", "/anthropic/v1/messages", b'{"model":"gpt-4o-mini","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello!"}]}'),
-]  # fmt: skip
+    ("openai-openai", _OPENAI, _body("gpt-4o-mini")),
+    ("openai-anthropic", _OPENAI, _body("claude-3")),
+    ("anthropic-anthropic", _ANTHROPIC, _body("claude-3", max_tokens=64)),
+    ("anthropic-openai", _ANTHROPIC, _body("gpt-4o-mini", max_tokens=64)),
+    ("openai-openai-stream", _OPENAI, _body("gpt-4o-mini", **_STREAM_USAGE)),
+    ("openai-anthropic-stream", _OPENAI, _body("claude-3", **_STREAM_USAGE)),
+    ("anthropic-anthropic-stream", _ANTHROPIC, _body("claude-3", max_tokens=64, stream=True)),
+    ("anthropic-openai-stream", _ANTHROPIC, _body("gpt-4o-mini", max_tokens=64, stream=True)),
+]
 
 
 def build() -> object:
@@ -93,8 +106,9 @@ def build() -> object:
 
     loaded = parse_config(CONFIG, source="bench", env={})
     container = Container(loaded=loaded)
-    pool = HttpPool({"oa": FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames()),
-                     "an": FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())})  # fmt: skip
+    openai = FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames())
+    anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
+    pool = HttpPool({"oa": openai, "an": anthropic})
     container.http_pool.override(pool)
     return AccessLogMiddleware(create_app(loaded, container))
 
@@ -112,10 +126,11 @@ async def call(app: object, path: str, body: bytes) -> None:
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080), "state": {}}  # fmt: skip
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
+             "state": {}}  # fmt: skip
     await app(scope, receive, send)  # type: ignore[operator]
     assert sent[0]["status"] == 200, sent
 

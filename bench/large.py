@@ -61,7 +61,9 @@ def cases() -> list[Case]:
 def config(path: Path, port: int, sink: int) -> Path:
     prefixes = {"oa": "oa", "an": "an"}
     data = {
-        "server": {"port": port, "max_body_bytes": 64 << 20, "log_level": "warning", "shutdown_grace_seconds": 2},
+        "server": {
+            "port": port, "max_body_bytes": 64 << 20, "log_level": "warning", "shutdown_grace_seconds": 2,
+        },  # fmt: skip
         "apps": [
             {"name": p, "frontdoor": p, "path": f"/{p}", "model_routing": {"prefix_providers": prefixes}}
             for p in ("openai", "anthropic")
@@ -125,7 +127,8 @@ def measure(port: int, case: Case) -> dict[str, Any]:
 
 def start_gateway(procs: Procs, name: str, root: Path, sink: int, work: Path) -> int:
     port = free_port()
-    argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config(work / f"{name}.yaml", port, sink))]
+    path = config(work / f"{name}.yaml", port, sink)
+    argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(path)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     if root != ROOT:
         env["PYTHONPATH"] = str(root)
@@ -143,13 +146,14 @@ def run(procs: Procs, work: Path, revisions: list[tuple[str, Path]], rounds: int
                             core=LOAD_CORE, log=work / "sink.log", env=env, cwd=ROOT)  # fmt: skip
     wait_port(sink, sink_proc)
     gateways = [("HEAD", start_gateway(procs, "large-head", ROOT, sink, work))]
-    gateways += [(label, start_gateway(procs, f"large-{label}", root, sink, work)) for label, root in revisions]
+    for label, root in revisions:
+        gateways.append((label, start_gateway(procs, f"large-{label}", root, sink, work)))
     records: list[dict[str, Any]] = []
     for case in cases():
         for round_ in range(rounds):
             for label, port in gateways:
-                result = {"scenario": f"large: {case.name}", "target": "large", "gateway": label, "round": round_,
-                          **measure(port, case)}  # fmt: skip
+                result = {"scenario": f"large: {case.name}", "target": "large", "gateway": label,
+                          "round": round_, **measure(port, case)}  # fmt: skip
                 print(_line(result), flush=True)
                 records.append(result)
     return records
@@ -160,14 +164,17 @@ def table(records: list[dict[str, Any]]) -> str:
     rows = [r for r in records if r.get("target") == "large"]
     if not rows:
         return ""
-    head = ["large request", "gateway", "request s", "healthz at rest p50 ms", "healthz during p50/p99/max ms"]
+    head = [
+        "large request", "gateway", "request s", "healthz at rest p50 ms", "healthz during p50/p99/max ms",
+    ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = list(dict.fromkeys((r["scenario"], r["gateway"]) for r in rows))
     for scenario, gateway in keys:
         group = [r for r in rows if r["scenario"] == scenario and r["gateway"] == gateway]
         med = lambda key: statistics.median(r[key] for r in group)  # noqa: E731
         lines.append(
-            f"| {scenario.removeprefix('large: ')} | {gateway} | {med('request_s'):.2f} | {med('healthz_rest_p50_ms'):.1f} | "
+            f"| {scenario.removeprefix('large: ')} | {gateway} | {med('request_s'):.2f} | "
+            f"{med('healthz_rest_p50_ms'):.1f} | "
             f"{med('healthz_p50_ms'):.1f}/{med('healthz_p99_ms'):.0f}/{med('healthz_max_ms'):.0f} |"
         )
     return "\n".join(lines)
@@ -176,7 +183,9 @@ def table(records: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.large", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--compare", action="append", metavar="REV", default=[], help="also the gateway of REV")
+    parser.add_argument(
+        "--compare", action="append", metavar="REV", default=[], help="also the gateway of REV"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="requests per case and gateway (interleaved)")
     args = parser.parse_args(argv)
     from bench.__main__ import worktree  # a detached checkout of REV under bench/.work/
@@ -199,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _line(r: dict[str, Any]) -> str:
     return (
-        f"{r['scenario']:<44} {r['gateway']:<8} {r['status']} request {r['request_s']:>6.2f} s; healthz at rest "
+        f"{r['scenario']:<44} {r['gateway']:<8} {r['status']} request {r['request_s']:>6.2f} s; "
+        "healthz at rest "
         f"{r['healthz_rest_p50_ms']} ms, during ({r['healthz_probes']} probes) p50 {r['healthz_p50_ms']} "
         f"p99 {r['healthz_p99_ms']} max {r['healthz_max_ms']} ms"
     )

@@ -111,7 +111,8 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0, me
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before serving {url}")
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=1) as response:
+            request = urllib.request.Request(url, data=data, method=method)
+            with urllib.request.urlopen(request, timeout=1) as response:
                 if 200 <= response.status < 300:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:

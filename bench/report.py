@@ -17,7 +17,7 @@ from bench.upstream import ROOT
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-# issue 4's targets: gateway CPU ms per request
+# the targets: gateway CPU ms per request
 CPU_TARGETS = {"same": 0.5, "translated": 0.8, "stream": 1.5}
 ADDED_P99_TARGET_MS = 5.0
 
@@ -83,7 +83,7 @@ def _cpu_target(r: dict[str, Any]) -> float:
     if r["stream"]:
         return CPU_TARGETS["stream"]
     if r["scenario"].count("-") < 1:
-        return float("inf")  # healthz: the issue sets no target
+        return float("inf")  # healthz: no target
     client, provider = r["scenario"].split("-")[:2]
     return CPU_TARGETS["same" if client == provider else "translated"]
 
@@ -126,10 +126,13 @@ def load_table(records: list[dict[str, Any]], concurrency: list[int]) -> str:
         if "paced_p99_ms" in first:
             added = first.get("added_paced_p99_ms")
             mark = "" if added is None else f" (+{added:.2f}{_mark(added <= ADDED_P99_TARGET_MS)})"
-            cells.append(f"{first['paced_rps']:.0f}/s: {first['paced_p50_ms']:.2f}/{first['paced_p99_ms']:.2f}{mark}")
+            paced = f"{first['paced_rps']:.0f}/s: {first['paced_p50_ms']:.2f}/{first['paced_p99_ms']:.2f}"
+            cells.append(paced + mark)
         else:
             cells.append("")
-        errors = sum(r["errors_non2xx"] + r["errors_socket"] + r.get("paced_errors", 0) for r in by_c.values())
+        errors = sum(
+            r["errors_non2xx"] + r["errors_socket"] + r.get("paced_errors", 0) for r in by_c.values()
+        )
         checks = all(r.get("check_ok", True) for r in by_c.values())
         cells.append(f"{errors}" + ("" if checks else " (check failed)"))
         if "unloaded_p50_ms" in first:

@@ -226,12 +226,14 @@ class Bench:
                 if scenario.direct:
                     continue
                 runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in gateways}
+                lua = loadgen.write_lua(scenario, self.work)
                 for label, port, _ in gateways:  # warm each one up
-                    loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                    loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", lua,
                                     connections=connections, seconds=self.o.warmup)  # fmt: skip
                 for _ in range(rounds):
                     for label, port, proc in gateways:
-                        runs[label].append(self._load(scenario, port, proc.pid, connections, f"{client}@{label}"))
+                        run = self._load(scenario, port, proc.pid, connections, f"{client}@{label}")
+                        runs[label].append(run)
                 for label, records in runs.items():
                     records.sort(key=lambda r: r["gateway_cpu_ms_per_req"])
                     median = dict(records[len(records) // 2])
@@ -257,8 +259,9 @@ class Bench:
                 port, proc = self._start_gateway(name, client, core=set(_CORES), workers=count)
                 gateways.append((count, port, proc))
             runs: dict[int, list[dict[str, Any]]] = {count: [] for count, _, _ in gateways}
+            lua = loadgen.write_lua(scenario, self.work)
             for count, port, _ in gateways:  # warm-up, and every worker has its connections
-                loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", loadgen.write_lua(scenario, self.work),
+                loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", lua,
                                 connections=connections, seconds=self.o.warmup)  # fmt: skip
             for _ in range(rounds):
                 for count, port, proc in gateways:

@@ -85,10 +85,6 @@ class GatewayError(Exception):
         self.unreachable = unreachable
 
     @property
-    def retryable(self) -> bool:
-        return self.kind in RETRYABLE
-
-    @property
     def client_status(self) -> int:
         """The HTTP status for the client: an upstream 4xx keeps its own, the rest by kind."""
         if self.status is not None and 400 <= self.status < 500:

@@ -3,12 +3,11 @@ resilience policies (implemented with logging in infrastructure)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Protocol as _Protocol
 
 from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, Protocol
+from domain.ir import ChatRequest, ChatResponse, EventStream, Protocol
 from domain.routing import Target
 
 
@@ -30,7 +29,7 @@ class ChatProvider(_Protocol):
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse: ...
 
-    def stream(self, request: ChatRequest, model: str) -> AsyncIterator[AnyEvent]: ...
+    def stream(self, request: ChatRequest, model: str) -> EventStream: ...
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int: ...
 

@@ -27,13 +27,13 @@ from domain.errors import ErrorKind, GatewayError
 from domain.ir.base import IRStruct
 
 
-class Target(IRStruct):
+class Target(IRStruct, frozen=True):
     provider: str
     model: str | None = None  # None in config: the requested (or the rewritten) model
     weight: float = 1.0
 
 
-class Destination(IRStruct):
+class Destination(IRStruct, frozen=True):
     """Where a matched rule sends a request: a weighted pool, then fallbacks in order."""
 
     targets: tuple[Target, ...]
@@ -44,7 +44,7 @@ class Destination(IRStruct):
         return cls(targets=(Target(provider=provider, model=model),))
 
 
-class Route(IRStruct):
+class Route(IRStruct, frozen=True):
     """A resolved destination: every target's ``model`` is the upstream model to ask for."""
 
     targets: tuple[Target, ...]
@@ -52,22 +52,18 @@ class Route(IRStruct):
     alias: str | None = None  # the model name to report to the client, if rewritten
     rule: str = ""  # which rule matched, for logs
 
-    @property
-    def primary(self) -> Target:
-        return self.targets[0]
 
-
-class Rewrite(IRStruct):
+class Rewrite(IRStruct, frozen=True):
     destination: Destination
     rewrite_response_model: bool = False
 
 
-class Rule(IRStruct):
+class Rule(IRStruct, frozen=True):
     model_prefix: str
     destination: Destination
 
 
-class RoutingTable(IRStruct):
+class RoutingTable(IRStruct, frozen=True):
     """Everything one app routes by, prepared once at start-up."""
 
     exact: dict[str, Rewrite] = {}
@@ -156,7 +152,8 @@ def resolve(table: RoutingTable, model: str) -> Route:
             return Route(targets=(Target(provider=provider, model=rest),), rule=f"prefix:{head}")
     for candidate_rule in table.rules:
         if model.startswith(candidate_rule.model_prefix):
-            return _route(candidate_rule.destination, model, alias=None, rule=f"rule:{candidate_rule.model_prefix}")
+            rule = f"rule:{candidate_rule.model_prefix}"
+            return _route(candidate_rule.destination, model, alias=None, rule=rule)
     if table.default is not None:
         return _route(table.default, model, alias=None, rule="default")
     raise GatewayError(

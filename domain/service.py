@@ -23,17 +23,18 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, StreamError
+from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
-from domain.relay import relay
+from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
+from domain.stream_guard import guarded_stream
 
 T = TypeVar("T")
 Call = Callable[[ChatProvider, str, ProviderPolicy], Awaitable[T]]
@@ -77,42 +78,41 @@ class ChatService:
             self._routes[model] = route
         return route
 
-    async def complete(self, request: ChatRequest, exchange: Exchange) -> ChatResponse:
+    async def complete(self, request: ChatRequest, record: RequestRecord) -> ChatResponse:
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _ = await self._run(request, exchange, call)
-        exchange.record_usage(response.usage)
+        response, _, _ = await self._run(request, record, call)
+        record.record_usage(response.usage)
         return response
 
-    async def stream(self, request: ChatRequest, exchange: Exchange) -> AsyncIterator[AnyEvent]:
+    async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
         """Open the stream and pull its first event; errors up to that point are raised."""
 
         async def call(
             provider: ChatProvider, model: str, policy: ProviderPolicy
-        ) -> tuple[AnyEvent, AsyncIterator[AnyEvent]]:
+        ) -> tuple[AnyEvent, EventStream]:
             events = provider.stream(request, model)
             try:
                 async with _deadline(provider, policy.first_byte):
                     first = await anext(events)
             except StopAsyncIteration:
-                await events.aclose()  # type: ignore[attr-defined]
-                raise GatewayError(
-                    ErrorKind.PROTOCOL, f"Provider '{provider.name}' sent an empty stream.", provider=provider.name
-                ) from None
+                await events.aclose()
+                empty = f"Provider '{provider.name}' sent an empty stream."
+                raise GatewayError(ErrorKind.PROTOCOL, empty, provider=provider.name) from None
             except BaseException:
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
                 raise
             if isinstance(first, StreamError):  # an error frame before anything else: a plain failure
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy = await self._run(request, exchange, call)
-        return relay(first, events, exchange, deployment, policy.idle, self._observer)
+        (first, events), deployment, policy = await self._run(request, record, call)
+        return guarded_stream(first, events, record, deployment, policy.idle, self._observer)
 
-    async def count_tokens(self, request: ChatRequest, exchange: Exchange) -> int:
+    async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         route = self.route(request.model)
         target = route.targets[0]
         provider = self._providers.get(target.provider)
@@ -120,44 +120,46 @@ class ChatService:
             # A local estimate never reaches the upstream: no retries, and no verdict on the
             # provider's circuit (it must neither close an open one nor be refused by it).
             model = target.model or request.model
-            exchange.model, exchange.alias = request.model, route.alias
-            exchange.provider, exchange.upstream_model, exchange.upstream_protocol = provider.name, model, provider.protocol
+            record.model, record.alias = request.model, route.alias
+            record.provider, record.upstream_model = provider.name, model
+            record.upstream_protocol = provider.protocol
             return await provider.count_tokens(request, model)
 
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> int:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _ = await self._run(request, exchange, call)
+        count, _, _ = await self._run(request, record, call)
         return count
 
     async def _run(
-        self, request: ChatRequest, exchange: Exchange, call: Call[T]
+        self, request: ChatRequest, record: RequestRecord, call: Call[T]
     ) -> tuple[T, Deployment, ProviderPolicy]:
         route = self.route(request.model)
-        exchange.model = request.model
-        exchange.alias = route.alias
+        record.model = request.model
+        record.alias = route.alias
         plan, forced = self._plan(route, request.model)
         error: GatewayError | None = None
         for index, (target, deployment) in enumerate(plan):
             provider = self._providers.get(target.provider)
             if provider is None:  # config validation makes this unreachable; keep the error clear
-                raise GatewayError(ErrorKind.CONFIGURATION, f"Route '{route.rule}' names unknown provider '{target.provider}'.")
+                unknown = f"Route '{route.rule}' names unknown provider '{target.provider}'."
+                raise GatewayError(ErrorKind.CONFIGURATION, unknown)
             if index and not forced and not deployment.available():
                 # _plan saw this circuit admit requests when the request started, but the
                 # targets before it were tried since: meanwhile it may have opened, or its one
                 # half-open probe may have gone to a concurrent request. Ask again, or every
                 # waiting request would probe a recovering deployment at once
-                # (test_half_open_fallback_probe.py).
+                # (tests/unit/domain/test_service_circuits.py).
                 self._observer.targets_skipped(request.model, [target])
                 continue
             model = target.model or request.model
             policy = self._policies.get(target.provider, DEFAULT_POLICY)
-            exchange.provider, exchange.upstream_model = provider.name, model
-            exchange.upstream_protocol = provider.protocol
+            record.provider, record.upstream_model = provider.name, model
+            record.upstream_protocol = provider.protocol
             # A failover: not the first target tried, or a fallback standing in for a pool whose
             # circuits are open. Another pool member serving is load balancing, not a failover.
-            exchange.failed_over = index > 0 or target not in route.targets
+            record.failed_over = index > 0 or target not in route.targets
             held = deployment.begin()
             attempt = 0
             while True:  # the attempts on this target; the last one's outcome is its verdict
@@ -172,9 +174,9 @@ class ChatService:
                     raise
                 else:
                     deployment.settle(None, held)
-                    _record(exchange, provider.name, model, "ok", started)
+                    _record(record, provider.name, model, "ok", started)
                     return result, deployment, policy
-                _record(exchange, provider.name, model, error.kind.value, started)
+                _record(record, provider.name, model, error.kind.value, started)
                 if not should_fail_over(error):
                     deployment.settle(error, held)
                     raise error
@@ -211,7 +213,8 @@ class ChatService:
             if skipped:
                 self._observer.targets_skipped(model, skipped)
             return [(t, breakers.deployment(t.provider, t.model or model)) for t in ready], False
-        return self._all_open(model, [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]), True
+        open_targets = [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]
+        return self._all_open(model, open_targets), True
 
     def _all_open(self, model: str, plan: Plan) -> Plan:
         """Every target's circuit is open: try them anyway, the nearest to its probe first, but
@@ -229,9 +232,9 @@ class ChatService:
         )
 
 
-def _record(exchange: Exchange, provider: str, model: str, result: str, started: float) -> None:
+def _record(record: RequestRecord, provider: str, model: str, result: str, started: float) -> None:
     ms = round((time.perf_counter() - started) * 1000, 2)
-    exchange.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
+    record.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
 
 
 class _deadline:
@@ -248,11 +251,12 @@ class _deadline:
     async def __aenter__(self) -> None:
         await self._timeout.__aenter__()
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
-            await self._timeout.__aexit__(*exc_info)  # type: ignore[arg-type]
+            await self._timeout.__aexit__(kind, exc, tb)
         except TimeoutError:
             name = self._provider.name
-            raise GatewayError(
-                ErrorKind.TIMEOUT, f"Provider '{name}' sent no response within {self._seconds:g} s.", provider=name
-            ) from None
+            late = f"Provider '{name}' sent no response within {self._seconds:g} s."
+            raise GatewayError(ErrorKind.TIMEOUT, late, provider=name) from None

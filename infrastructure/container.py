@@ -9,14 +9,14 @@ from __future__ import annotations
 import structlog
 from dependency_injector import containers, providers
 
-from adapters.inbound import Mount
+from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
 from domain.circuits import Breakers
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
-from infrastructure.config.derive import (
+from infrastructure.config.build import (
     breaker_settings,
     model_listing,
     provider_policy,
@@ -42,7 +42,8 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool, scrubber: Scrubber) ->
                 variable=missing,
                 detail=f"requests routed to '{p.name}' will fail until {missing} is set",
             )
-        built[p.name] = PROVIDER_KINDS[p.type](provider_settings(p, missing), pool.clients[p.name], scrubber)
+        kind = PROVIDER_KINDS[p.type]
+        built[p.name] = kind.create(provider_settings(p, missing), pool.clients[p.name], scrubber)
     return built
 
 
@@ -68,7 +69,11 @@ def build_mounts(
             name=app.name,
             path=app.path,
             service=ChatService(
-                routing_table(config, app), chat_providers, breakers=breakers, policies=policies, observer=observer
+                routing_table(config, app),
+                chat_providers,
+                breakers=breakers,
+                policies=policies,
+                observer=observer,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import structlog
 
 from adapters.outbound.http import ClientKind, HttpClient, create_http_client
-from infrastructure.config.derive import http_timeouts, pool_limits, response_limits
+from infrastructure.config.build import http_timeouts, pool_limits, response_limits
 from infrastructure.config.schema import GatewayConfig
 
 log = structlog.get_logger(__name__)

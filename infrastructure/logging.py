@@ -28,6 +28,7 @@ import threading
 import time
 from asyncio import AbstractEventLoop
 from asyncio.events import _get_running_loop
+from collections.abc import Callable, MutableMapping
 from typing import Any, BinaryIO, Literal
 
 import msgspec
@@ -147,8 +148,9 @@ class _Output:
     def __init__(self) -> None:
         self.render: Any = _json
 
-    def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> bytes:
-        return self.render(logger, name, event)
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> bytes:
+        render: Callable[[Any, str, MutableMapping[str, Any]], bytes] = self.render
+        return render(logger, name, event)
 
 
 _output = _Output()

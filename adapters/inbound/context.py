@@ -3,7 +3,7 @@
 The chat routes are Litestar ``asgi`` route handlers: Litestar routes them and renders their
 exceptions with the router's exception handlers (so every error keeps its protocol's shape),
 but builds no ``Request``/``Response`` objects for them. These helpers are what those objects
-would have done: read a bounded body, answer bytes, find the request's exchange record.
+would have done: read a bounded body, answer bytes, find the request's record.
 """
 
 from __future__ import annotations
@@ -12,29 +12,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar.exceptions import MethodNotAllowedException
+from litestar.types import Scope
 
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
+from domain.request_record import RequestRecord
 
-EXCHANGE_KEY = "exchange"
+RECORD_KEY = "request_record"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-def exchange_in(scope: Mapping[str, Any], app: str, frontdoor: str) -> Exchange:
-    """The request's exchange record (created by the access-log middleware), labelled."""
-    state = scope.get("state")
+def record_in(scope: Scope, app: str, frontdoor: str) -> RequestRecord:
+    """The request's record (created by the access-log middleware), labelled."""
+    state: dict[str, Any] | None = scope.get("state")
     if state is None:  # called without the middleware (unit tests)
-        state = scope["state"] = {}  # type: ignore[index]
-    exchange = state.get(EXCHANGE_KEY)
-    if exchange is None:
-        exchange = state[EXCHANGE_KEY] = Exchange()
-    exchange.app, exchange.frontdoor = app, frontdoor
-    return exchange
+        state = scope["state"] = {}
+    record = state.get(RECORD_KEY)
+    if record is None:
+        record = state[RECORD_KEY] = RequestRecord()
+    record.app, record.frontdoor = app, frontdoor
+    return record
 
 
 def require_post(scope: Mapping[str, Any]) -> None:
     if scope["method"] != "POST":
-        raise MethodNotAllowedException(detail=f"{scope['method']} is not allowed; use POST.", headers={"allow": "POST"})
+        detail = f"{scope['method']} is not allowed; use POST."
+        raise MethodNotAllowedException(detail=detail, headers={"allow": "POST"})
 
 
 async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes:
@@ -50,7 +52,9 @@ async def read_body(scope: Mapping[str, Any], receive: Any, limit: int) -> bytes
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise GatewayError(ErrorKind.INVALID_REQUEST, "The client went away before sending its request body.")
+            raise GatewayError(
+                ErrorKind.INVALID_REQUEST, "The client went away before sending its request body."
+            )
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
@@ -72,6 +76,8 @@ def header_values(scope: Mapping[str, Any], names: frozenset[bytes]) -> dict[str
     return found
 
 
-async def send_body(send: Any, body: bytes, status: int = 200, headers: list[tuple[bytes, bytes]] = JSON_HEADERS) -> None:
+async def send_body(
+    send: Any, body: bytes, status: int = 200, headers: list[tuple[bytes, bytes]] = JSON_HEADERS
+) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

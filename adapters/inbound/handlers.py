@@ -14,6 +14,7 @@ from domain.errors import ErrorKind, GatewayError
 log = structlog.get_logger(__name__)
 
 ErrorRenderer = Callable[[GatewayError], Response[bytes]]
+Handler = Callable[[Request[Any, Any, Any], Exception], Response[bytes]]
 
 _STATUS_KIND = {
     400: ErrorKind.INVALID_REQUEST,
@@ -45,28 +46,29 @@ def from_http_exception(
         if served:
             message += f" Here it serves: {served}."
     elif status == 405:
-        allowed = [m.strip() for m in (exc.headers or {}).get("allow", "").split(",") if m.strip() not in _UNTOLD]
+        methods = (exc.headers or {}).get("allow", "").split(",")
+        allowed = [m.strip() for m in methods if m.strip() not in _UNTOLD]
         message = f"Method not allowed: {target or exc.detail}."
         if allowed:
             message += f" This endpoint takes {' or '.join(allowed)}."
     return GatewayError(kind, message, status=status if status < 500 else None)
 
 
-def exception_handlers(render: ErrorRenderer) -> dict[Any, Callable[[Request, Exception], Response[bytes]]]:
+def exception_handlers(render: ErrorRenderer) -> dict[Any, Handler]:
     """Handlers mapping every exception to ``render``'s protocol shape; never a traceback."""
 
-    def gateway_error(_: Request, exc: Exception) -> Response[bytes]:
+    def gateway_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         assert isinstance(exc, GatewayError)
         return render(exc)
 
-    def http_exception(request: Request, exc: Exception) -> Response[bytes]:
+    def http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         assert isinstance(exc, HTTPException)
         response = render(from_http_exception(exc, method=request.method, path=request.scope["path"]))
         if exc.headers and "allow" in exc.headers:
             response.headers["allow"] = exc.headers["allow"]
         return response
 
-    def unexpected(request: Request, exc: Exception) -> Response[bytes]:
+    def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         log.error("request.failed", path=request.url.path, exc_info=exc)
         return render(GatewayError(ErrorKind.INTERNAL, "Internal server error."))
 

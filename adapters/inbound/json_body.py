@@ -37,7 +37,8 @@ def check_body(body: bytes) -> None:
             )
     if nests_deeper(body, MAX_DEPTH):
         raise GatewayError(
-            ErrorKind.INVALID_REQUEST, f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep."
+            ErrorKind.INVALID_REQUEST,
+            f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep.",
         )
 
 

@@ -147,8 +147,8 @@ def upstream_error(
         )
     else:
         detail = parse_body(body) if body else None
-        message = detail.message if detail is not None and detail.message else None
-        message = message or f"Provider '{provider}' answered HTTP {status}."
+        said = detail.message if detail is not None else ""
+        message = said or f"Provider '{provider}' answered HTTP {status}."
     return GatewayError(
         kind,
         message,

@@ -17,6 +17,7 @@ class Deployment(Circuit):
     """A deployment's own circuit, joined to its provider's reachability circuit (``reach``)."""
 
     __slots__ = ("reach",)
+    model: str  # a deployment's circuit is always a model's
 
     def __init__(
         self,
@@ -143,7 +144,7 @@ class Breakers:
         every = [d for models in self._deployments.values() for d in models.values()]
         for gone in sorted(every, key=rank)[: max(1, self._count - self._limit * 3 // 4)]:
             models = self._deployments[gone.provider]
-            del models[gone.model]  # type: ignore[arg-type]
+            del models[gone.model]
             if not models:
                 del self._deployments[gone.provider]
             self._count -= 1

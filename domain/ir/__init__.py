@@ -19,6 +19,7 @@ from domain.ir.events import (
     BlockStart,
     BlockStop,
     Delta,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -38,8 +39,9 @@ from domain.ir.request import (
     Reasoning,
     Tool,
     ToolChoice,
+    ToolChoiceMode,
 )
-from domain.ir.response import ChatResponse, NativeResponse, Usage
+from domain.ir.response import ChatResponse, NativeResponse, Usage, merge_usage
 
 __all__ = [
     "UNSET",
@@ -52,6 +54,7 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "Delta",
+    "EventStream",
     "IRStruct",
     "ImageBlock",
     "Message",
@@ -77,9 +80,11 @@ __all__ = [
     "ThinkingDelta",
     "Tool",
     "ToolChoice",
+    "ToolChoiceMode",
     "ToolInputDelta",
     "ToolResultBlock",
     "ToolUseBlock",
     "UnsetType",
     "Usage",
+    "merge_usage",
 ]

@@ -33,6 +33,8 @@ StopReason = Literal[
     "model_context_window_exceeded",
 ]
 
-# Wire protocols the gateway speaks. A frontdoor and a provider of the same protocol may use the
-# native fast path (see ``NativeRequest``); across protocols everything goes through the IR.
-Protocol = Literal["openai", "anthropic"]
+# The name of a wire protocol: a frontdoor's ("openai", "anthropic", ...) or a provider kind's.
+# A frontdoor and a provider of the same protocol may use the native fast path (see
+# ``NativeRequest``); across protocols everything goes through the IR. The set is open: a new
+# frontdoor or provider kind names its own protocol without a change here.
+Protocol = str

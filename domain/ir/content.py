@@ -7,15 +7,15 @@ import msgspec
 from domain.ir.base import UNSET, IRStruct, UnsetType
 
 
-class Block(IRStruct, tag_field="type"):
+class Block(IRStruct, frozen=True, tag_field="type"):
     """A piece of message content. Code that handles blocks matches on the concrete class."""
 
 
-class TextBlock(Block, tag="text"):
+class TextBlock(Block, frozen=True, tag="text"):
     text: str
 
 
-class ImageBlock(Block, tag="image"):
+class ImageBlock(Block, frozen=True, tag="image"):
     """An image, either inline (``data`` base64 + ``media_type``) or by ``url``."""
 
     url: str | UnsetType = UNSET
@@ -24,28 +24,28 @@ class ImageBlock(Block, tag="image"):
     detail: str | UnsetType = UNSET  # OpenAI's low/high/auto hint; other protocols drop it
 
 
-class ToolUseBlock(Block, tag="tool_use"):
+class ToolUseBlock(Block, frozen=True, tag="tool_use"):
     id: str
     name: str
     input: msgspec.Raw  # the JSON object of arguments, parsed only where needed
 
 
-class ToolResultBlock(Block, tag="tool_result"):
+class ToolResultBlock(Block, frozen=True, tag="tool_result"):
     tool_use_id: str
-    content: list[Block] = []  # text and image blocks
+    content: list[AnyBlock] = []  # text and image blocks
     is_error: bool | UnsetType = UNSET
 
 
-class ThinkingBlock(Block, tag="thinking"):
+class ThinkingBlock(Block, frozen=True, tag="thinking"):
     thinking: str
     signature: str | UnsetType = UNSET
 
 
-class RedactedThinkingBlock(Block, tag="redacted_thinking"):
+class RedactedThinkingBlock(Block, frozen=True, tag="redacted_thinking"):
     data: str
 
 
-class OpaqueBlock(Block, tag="opaque"):
+class OpaqueBlock(Block, frozen=True, tag="opaque"):
     """A block only its own protocol understands (a document, a server tool result, ...).
 
     It round-trips to that protocol untouched; a codec of another protocol refuses it by

@@ -10,70 +10,72 @@ those frames (skipping events without one) instead of re-encoding; other frontdo
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 from domain.ir.base import UNSET, IRStruct, StopReason, UnsetType
 from domain.ir.content import AnyBlock
 from domain.ir.response import Usage
 
 
-class StreamEvent(IRStruct, tag_field="event"):
+class StreamEvent(IRStruct, frozen=True, tag_field="event"):
     native: bytes | None = None
 
 
-class MessageStart(StreamEvent, tag="message_start", kw_only=True):
+class MessageStart(StreamEvent, frozen=True, tag="message_start", kw_only=True):
     id: str
     model: str
     usage: Usage = Usage()
     created: int | UnsetType = UNSET
 
 
-class BlockStart(StreamEvent, tag="block_start", kw_only=True):
+class BlockStart(StreamEvent, frozen=True, tag="block_start", kw_only=True):
     index: int
     block: AnyBlock  # text/thinking start empty; tool_use carries id and name, input ``{}``
 
 
-class TextDelta(IRStruct, tag_field="type", tag="text"):
+class TextDelta(IRStruct, frozen=True, tag_field="type", tag="text"):
     text: str
 
 
-class ToolInputDelta(IRStruct, tag_field="type", tag="tool_input"):
+class ToolInputDelta(IRStruct, frozen=True, tag_field="type", tag="tool_input"):
     partial_json: str
 
 
-class ThinkingDelta(IRStruct, tag_field="type", tag="thinking"):
+class ThinkingDelta(IRStruct, frozen=True, tag_field="type", tag="thinking"):
     thinking: str
 
 
-class SignatureDelta(IRStruct, tag_field="type", tag="signature"):
+class SignatureDelta(IRStruct, frozen=True, tag_field="type", tag="signature"):
     signature: str
 
 
 Delta = TextDelta | ToolInputDelta | ThinkingDelta | SignatureDelta
 
 
-class BlockDelta(StreamEvent, tag="block_delta", kw_only=True):
+class BlockDelta(StreamEvent, frozen=True, tag="block_delta", kw_only=True):
     index: int
     delta: Delta
 
 
-class BlockStop(StreamEvent, tag="block_stop", kw_only=True):
+class BlockStop(StreamEvent, frozen=True, tag="block_stop", kw_only=True):
     index: int
 
 
-class MessageDelta(StreamEvent, tag="message_delta"):
+class MessageDelta(StreamEvent, frozen=True, tag="message_delta"):
     stop_reason: StopReason | None = None
     stop_sequence: str | None = None
     usage: Usage = Usage()
 
 
-class MessageStop(StreamEvent, tag="message_stop"):
+class MessageStop(StreamEvent, frozen=True, tag="message_stop"):
     pass
 
 
-class Ping(StreamEvent, tag="ping"):
+class Ping(StreamEvent, frozen=True, tag="ping"):
     pass
 
 
-class StreamError(StreamEvent, tag="error", kw_only=True):
+class StreamError(StreamEvent, frozen=True, tag="error", kw_only=True):
     """The stream failed after it started; ``kind`` is an ``ErrorKind`` value."""
 
     kind: str
@@ -90,3 +92,7 @@ AnyEvent = (
     | Ping
     | StreamError
 )
+
+# A stream of events: an async generator, whose ``aclose()`` also closes what it reads from
+# (in the end, the upstream request).
+EventStream = AsyncGenerator[AnyEvent, None]

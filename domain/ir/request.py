@@ -10,12 +10,12 @@ from domain.ir.base import UNSET, IRStruct, Protocol, Role, UnsetType
 from domain.ir.content import AnyBlock, TextBlock
 
 
-class Message(IRStruct):
+class Message(IRStruct, frozen=True):
     role: Role
     content: list[AnyBlock]
 
 
-class Tool(IRStruct, tag_field="type", tag="function"):
+class Tool(IRStruct, frozen=True, tag_field="type", tag="function"):
     """A client-defined function tool."""
 
     name: str
@@ -24,7 +24,7 @@ class Tool(IRStruct, tag_field="type", tag="function"):
     strict: bool | UnsetType = UNSET
 
 
-class OpaqueTool(IRStruct, tag_field="type", tag="opaque"):
+class OpaqueTool(IRStruct, frozen=True, tag_field="type", tag="opaque"):
     """A tool only its own protocol knows (Anthropic server tools, OpenAI custom tools)."""
 
     protocol: str
@@ -32,14 +32,17 @@ class OpaqueTool(IRStruct, tag_field="type", tag="opaque"):
     data: msgspec.Raw
 
 
-class ToolChoice(IRStruct):
+ToolChoiceMode = Literal["auto", "any", "none", "tool"]
+
+
+class ToolChoice(IRStruct, frozen=True):
     """auto: the model decides; any: it must call some tool; none: no tool; tool: ``name``."""
 
-    mode: Literal["auto", "any", "none", "tool"]
+    mode: ToolChoiceMode
     name: str | UnsetType = UNSET
 
 
-class Reasoning(IRStruct):
+class Reasoning(IRStruct, frozen=True):
     """Extended thinking. ``effort`` is OpenAI's scale, ``budget_tokens`` Anthropic's."""
 
     enabled: bool = True
@@ -47,7 +50,7 @@ class Reasoning(IRStruct):
     budget_tokens: int | UnsetType = UNSET
 
 
-class NativeRequest(IRStruct):
+class NativeRequest(IRStruct, frozen=True):
     """The client's body as it arrived, top-level fields undecoded.
 
     An outbound adapter of the same ``protocol`` forwards it (model replaced) instead of
@@ -58,7 +61,7 @@ class NativeRequest(IRStruct):
     fields: dict[str, msgspec.Raw]
 
 
-class ChatRequest(IRStruct):
+class ChatRequest(IRStruct, frozen=True):
     model: str
     messages: list[Message]
     system: list[TextBlock] | UnsetType = UNSET

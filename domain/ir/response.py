@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from domain.ir.base import UNSET, IRStruct, Protocol, StopReason, UnsetType
 from domain.ir.content import AnyBlock
 
 
-class Usage(IRStruct):
+class Usage(IRStruct, frozen=True):
     """Token counts.
 
     ``input_tokens`` counts every prompt token, cached ones included (OpenAI's convention);
@@ -22,14 +24,20 @@ class Usage(IRStruct):
     reasoning_tokens: int | UnsetType = UNSET
 
 
-class NativeResponse(IRStruct):
+def merge_usage(base: Usage, update: Usage) -> Usage:
+    """``update``'s known counts over ``base``'s (a stream reports usage in pieces)."""
+    fields = {f: getattr(update, f) for f in Usage.__struct_fields__ if getattr(update, f) is not UNSET}
+    return msgspec.structs.replace(base, **fields) if fields else base
+
+
+class NativeResponse(IRStruct, frozen=True):
     """The upstream body as received, for a frontdoor of the same protocol to relay."""
 
     protocol: Protocol
     body: bytes
 
 
-class ChatResponse(IRStruct):
+class ChatResponse(IRStruct, frozen=True):
     id: str
     model: str
     content: list[AnyBlock]

@@ -252,7 +252,8 @@ def check(config: GatewayConfig) -> list[str]:
         if not app.path.startswith("/") or (len(app.path) > 1 and app.path.endswith("/")):
             problems.append(f"{where}.path: must start with '/' and not end with '/' (got '{app.path}')")
         if app.path in seen_paths:
-            problems.append(f"{where}.path: duplicate app path '{app.path}' (also apps[{seen_paths[app.path]}])")
+            first = seen_paths[app.path]
+            problems.append(f"{where}.path: duplicate app path '{app.path}' (also apps[{first}])")
         seen_paths.setdefault(app.path, i)
         if app.name in seen_names:
             problems.append(f"{where}.name: duplicate app name '{app.name}'")

@@ -6,16 +6,20 @@ real deployment needs: timeouts, extra headers, the outbound HTTP client, body l
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, cast
 
 import msgspec
+
+from adapters.inbound import FRONTDOORS
+from adapters.outbound import PROVIDER_KINDS
+from adapters.outbound.kind import ProviderKind
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     pass
 
 
-class ServerConfig(_Strict):
+class ServerConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -47,7 +51,7 @@ class ServerConfig(_Strict):
     max_client_connections: Annotated[int, msgspec.Meta(ge=1)] = 4096  # per worker; beyond: 503
 
 
-class TargetConfig(_Strict):
+class TargetConfig(_Strict, frozen=True):
     """One member of a weighted pool (A/B and cost routing)."""
 
     provider: str
@@ -55,12 +59,12 @@ class TargetConfig(_Strict):
     weight: float = 1.0
 
 
-class FallbackConfig(_Strict):
+class FallbackConfig(_Strict, frozen=True):
     provider: str
     model: str | None = None  # absent: what the first target asks for
 
 
-class RouteTargetConfig(_Strict):
+class RouteTargetConfig(_Strict, frozen=True):
     """A destination: a single ``provider`` (+ ``model``) or a weighted pool of ``targets``,
     plus ``fallbacks`` tried in order when they fail."""
 
@@ -70,27 +74,33 @@ class RouteTargetConfig(_Strict):
     fallbacks: list[FallbackConfig] = []
 
 
-class RewriteConfig(RouteTargetConfig, kw_only=True):
+class RewriteConfig(RouteTargetConfig, frozen=True, kw_only=True):
     model_exact: str | None = None
     model_prefix: str | None = None
     rewrite_response_model: bool = False
 
 
-class ModelRoutingConfig(_Strict):
+class ModelRoutingConfig(_Strict, frozen=True):
     prefix_providers: dict[str, str] = {}
     rewrites: list[RewriteConfig] = []
 
 
-class AppConfig(_Strict):
+if TYPE_CHECKING:
+    FrontdoorName = str
+else:  # the registry's names, so that an unknown one is refused with the list of known ones
+    FrontdoorName = Literal[tuple(FRONTDOORS)]
+
+
+class AppConfig(_Strict, frozen=True):
     name: str
-    frontdoor: Literal["openai", "anthropic"]
+    frontdoor: FrontdoorName  # a key of FRONTDOORS
     path: str
     model_routing: ModelRoutingConfig = ModelRoutingConfig()
     # Seeds this app's /v1/models listing, in its protocol's shape (free-form fields).
     models: list[dict[str, Any]] = []
 
 
-class TimeoutsConfig(_Strict):
+class TimeoutsConfig(_Strict, frozen=True):
     """Seconds."""
 
     connect: float = 10.0  # TCP/TLS connect, or a free pooled connection
@@ -100,14 +110,14 @@ class TimeoutsConfig(_Strict):
     stream_max: Annotated[float, msgspec.Meta(gt=0)] | None = None  # a whole stream; None: no bound
 
 
-class RetriesConfig(_Strict):
+class RetriesConfig(_Strict, frozen=True):
     attempts: int = 2  # per target, the first one included; 1 disables retries
     backoff_base: float = 0.25  # seconds; doubles each attempt, full jitter
     backoff_cap: float = 4.0
     retry_after_cap: float = 10.0  # a longer upstream Retry-After fails over instead of waiting
 
 
-class CircuitBreakerConfig(_Strict):
+class CircuitBreakerConfig(_Strict, frozen=True):
     """Per deployment (provider, upstream model); each client request counts once."""
 
     enabled: bool = True  # false: never open (failure ratios still show in /status)
@@ -119,7 +129,7 @@ class CircuitBreakerConfig(_Strict):
     max_cooldown: float = 300.0  # repeated trips double the cool-down up to this
     fail_fast: bool = False  # every target of a route open: refuse (503/529) instead of probing
 
-    # Keys of earlier versions, refused with what to write instead (see config/structure.py).
+    # Retired keys, refused with what to write instead (see config/structure.py).
     retired_keys: ClassVar[dict[str, str]] = {
         "failures": "no longer used (circuits now open on a failure rate per model); write "
         "'enabled: false' to turn the breaker off, or 'consecutive_failures: N' to open it after "
@@ -140,9 +150,11 @@ class CircuitBreakerConfig(_Strict):
         return found
 
 
-class ProviderConfig(_Strict):
+class ProviderConfig(_Strict, frozen=True, tag_field="type"):
+    """The keys of every provider entry. ``type`` names its kind (a key of ``PROVIDER_KINDS``),
+    and each kind adds its own keys (``PROVIDER_CONFIGS``)."""
+
     name: str
-    type: Literal["openai", "anthropic"]
     api_key: str | None = None
     base_url: str | None = None
     headers: dict[str, str] = {}
@@ -152,27 +164,52 @@ class ProviderConfig(_Strict):
     max_connections: int = 1000
     # For targets that require max_tokens (Anthropic) when an OpenAI client omits it.
     default_max_tokens: int = 4096
-    # OpenAI type only: the request field carrying the output limit.
-    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
-    # Anthropic type only: sent when the client sent no anthropic-version of its own.
-    anthropic_version: str = "2023-06-01"
+
+    @property
+    def type(self) -> str:
+        """The provider's kind."""
+        return str(self.__struct_config__.tag)
 
 
-class RuleConfig(RouteTargetConfig, kw_only=True):
+def _kind_config(name: str, kind: ProviderKind[Any]) -> type[ProviderConfig]:
+    """The config struct of one kind: the common keys plus the kind's own (its settings' fields
+    beyond ``ProviderSettings``, with their types and defaults)."""
+    own: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for key in kind.own_keys():
+        if key.default_factory is not msgspec.NODEFAULT:
+            own.append((key.name, key.type, msgspec.field(default_factory=key.default_factory)))
+        elif key.default is not msgspec.NODEFAULT:
+            own.append((key.name, key.type, key.default))
+        else:
+            own.append((key.name, key.type))
+    config = msgspec.defstruct(
+        f"{name.title()}ProviderConfig", own, bases=(ProviderConfig,), tag=name, module=__name__
+    )
+    return cast(type[ProviderConfig], config)
+
+
+PROVIDER_CONFIGS: dict[str, type[ProviderConfig]] = {
+    name: _kind_config(name, kind) for name, kind in PROVIDER_KINDS.items()
+}
+if TYPE_CHECKING:
+    AnyProviderConfig = ProviderConfig
+else:  # a provider entry is decoded as the config of the kind its ``type`` names
+    AnyProviderConfig = Union[tuple(PROVIDER_CONFIGS.values())]  # noqa: UP007 - built at run time
+
+
+class RuleConfig(RouteTargetConfig, frozen=True, kw_only=True):
     model_prefix: str
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(_Strict, frozen=True):
     rules: list[RuleConfig] = []
     # A provider name, or a destination ({provider | targets, fallbacks}).
     default_provider: str | RouteTargetConfig | None = None
 
 
-class GatewayConfig(_Strict):
+class GatewayConfig(_Strict, frozen=True):
     server: ServerConfig = ServerConfig()
     apps: list[AppConfig] = []
-    providers: list[ProviderConfig] = []
+    providers: list[AnyProviderConfig] = []
     routing: RoutingConfig = RoutingConfig()
 
-
-DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}

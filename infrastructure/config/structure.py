@@ -39,7 +39,9 @@ class Structure:
     dropped: list[str] = field(default_factory=list)  # paths of values removed from it
 
 
-def examine(data: dict[str, Any], schema: type[msgspec.Struct], sources: dict[str, str] | None = None) -> Structure:
+def examine(
+    data: dict[str, Any], schema: type[msgspec.Struct], sources: dict[str, str] | None = None
+) -> Structure:
     """The problems of ``data`` (a parsed YAML mapping) against ``schema``.
 
     ``sources`` names where an overridden value came from (``{"server.port": "GATEWAY_PORT"}``);
@@ -70,7 +72,7 @@ class _Walker:
             self.problem(path, f"environment variable {', '.join(value.names)} is not set and has no default")
             return False, None
         if _is_struct(tp):
-            return self.struct(value, tp, path)
+            return self.struct_of(value, [tp], path)
         origin = get_origin(tp)
         if origin is list:
             return self.sequence(value, get_args(tp)[0], path)
@@ -82,19 +84,48 @@ class _Walker:
                 return True, value
             structs = [option for option in options if _is_struct(option)]
             if isinstance(value, dict) and structs:
-                return self.struct(value, structs[0], path)
+                return self.struct_of(value, structs, path)
         return self.leaf(value, tp, path)
 
-    def struct(self, value: Any, cls: type[msgspec.Struct], path: str) -> tuple[bool, Any]:
+    def struct_of(self, value: Any, structs: list[type[msgspec.Struct]], path: str) -> tuple[bool, Any]:
+        """``value`` as the one of ``structs`` it is: for tagged structs (a provider entry,
+        whose ``type`` names its kind), the one its tag names."""
+        tag_field = structs[0].__struct_config__.tag_field
+        if tag_field is None or not isinstance(value, dict):
+            return self.struct(value, structs[0], path)
+        by_tag = {cls.__struct_config__.tag: cls for cls in structs}
+        where = _join(path, tag_field)
+        if tag_field not in value:
+            self.problem(where, "required, but missing")
+            return False, None
+        cls = by_tag.get(value[tag_field])
+        if cls is None:
+            self.problem(where, _not_one_of(value[tag_field], list(by_tag)))
+            return False, None
+        ok, cleaned = self.struct(value, cls, path, tagged=by_tag)
+        if ok:
+            cleaned[tag_field] = value[tag_field]
+        return ok, cleaned
+
+    def struct(
+        self,
+        value: Any,
+        cls: type[msgspec.Struct],
+        path: str,
+        tagged: dict[Any, type[msgspec.Struct]] | None = None,
+    ) -> tuple[bool, Any]:
         if not isinstance(value, dict):
             self.problem(path, f"expected a mapping, got {_kind(value)}")
             return False, None
         fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+        tag_field = cls.__struct_config__.tag_field if tagged else None
         ok, cleaned = True, {}
         for key in value:
-            if key not in fields and cls.__struct_config__.forbid_unknown_fields:
+            if key not in fields and key != tag_field and cls.__struct_config__.forbid_unknown_fields:
                 retired = getattr(cls, "retired_keys", {}).get(key)
-                self.problem(_join(path, key), retired or _unknown(str(key), list(fields)))
+                known = [tag_field, *fields] if tag_field else list(fields)
+                message = retired or _of_another(key, cls, tagged) or _unknown(str(key), known)
+                self.problem(_join(path, key), message)
         for name, info in fields.items():
             where = _join(path, name)
             if name not in value:
@@ -136,11 +167,28 @@ class _Walker:
         return True, value
 
 
+def _not_one_of(value: Any, allowed: list[Any]) -> str:
+    plain = isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40
+    shown = repr(value) if plain else _kind(value)
+    return f"{shown} is not one of: {', '.join(str(a) for a in allowed)}"
+
+
+def _of_another(key: Any, cls: type[msgspec.Struct], tagged: dict[Any, type[msgspec.Struct]] | None) -> str:
+    """For a key of a tagged struct that belongs to another tag's struct: which one."""
+    if not tagged:
+        return ""
+    owners = [tag for tag, other in tagged.items() if other is not cls and key in other.__struct_fields__]
+    if not owners:
+        return ""
+    field = cls.__struct_config__.tag_field
+    kinds = " or ".join(map(str, owners))
+    return f"a key of {field} {kinds} only, not of {field} {cls.__struct_config__.tag}"
+
+
 def _leaf_message(value: Any, tp: Any, fallback: str) -> str:
     allowed = _literal_values(tp)
     if allowed:
-        shown = repr(value) if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40 else _kind(value)
-        return f"{shown} is not one of: {', '.join(str(a) for a in allowed)}"
+        return _not_one_of(value, allowed)
     options = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
     expected = [_SCALARS[o] for o in options if o in _SCALARS]
     if any(_is_struct(o) for o in options):

@@ -196,7 +196,17 @@ async def test_consumer_leaving_mid_stream_closes_the_upstream_connection(
     assert upstream.requests[0].frames_sent < 5
 
 
-async def test_sequential_requests_reuse_one_pooled_connection(client: HttpClient, upstream: FakeUpstream):
+async def test_sequential_requests_reuse_one_pooled_connection(client_kind: ClientKind, upstream: FakeUpstream):
+    # Timeouts far from the test's: the fake upstream shares the client's event loop, and under
+    # CPU contention a 0.2 s read timeout fired mid-stream (the pooling is what is tested here).
+    client = create_http_client(client_kind, name="fake", timeouts=Timeouts(connect=5, read=5, total=10))
+    try:
+        await _reuse_one_pooled_connection(client, upstream)
+    finally:
+        await client.aclose()
+
+
+async def _reuse_one_pooled_connection(client: HttpClient, upstream: FakeUpstream) -> None:
     for _ in range(5):
         assert (await client.post(chat_url(upstream), JSON, OPENAI_BODY)).status == 200
         assert (await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY))[-2] == b"data: [DONE]"

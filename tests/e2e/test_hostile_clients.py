@@ -172,7 +172,7 @@ def test_an_endless_header_block_is_cut_off_with_431(gateway: GatewayProcess) ->
         with connect(gateway, timeout=3) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\nx-endless: ")
             sent, started = 0, time.monotonic()
-            while time.monotonic() - started < 3:  # the client sent 288 MB in 2 s
+            while time.monotonic() - started < 3:  # a fast client sends hundreds of MB in that time
                 if send_quietly(sock, b"a" * 65536) < 0:
                     break
                 sent += 65536

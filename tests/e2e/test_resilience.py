@@ -275,8 +275,8 @@ def test_weighted_targets_split_traffic_and_an_open_circuit_is_skipped(
 def test_an_open_single_target_keeps_serving_every_good_request(
     gateway: GatewayProcess, primary: FakeUpstream, backup: FakeUpstream
 ) -> None:
-    """The issue that shaped the breakers: one client's prompts that draw a 500 must not turn
-    everyone else's requests to the same model into errors when there is nowhere to divert to."""
+    """One client's prompts that draw a 500 must not turn everyone else's requests to the same
+    model into errors when there is nowhere to divert to."""
     bad = good = 0
     for sdk in ("openai", "anthropic"):
         for _ in range(2):

@@ -1,4 +1,4 @@
-"""The Anthropic SDK against the gateway against an OpenAI-protocol fake (issue 3, one direction).
+"""The Anthropic SDK against the gateway against an OpenAI-protocol fake.
 
 Every test asserts both sides: what the SDK got back (through its own helpers, the stream
 helper included) and the OpenAI request the fake received. ``gpt*`` models route to the

@@ -1,4 +1,4 @@
-"""The OpenAI SDK against the gateway against an Anthropic-protocol fake (issue 3, other direction).
+"""The OpenAI SDK against the gateway against an Anthropic-protocol fake.
 
 Every test asserts both sides: what the SDK got back (stream iteration and the
 ``chat.completions.stream`` helper included) and the Anthropic request the fake received.

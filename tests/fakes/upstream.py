@@ -17,7 +17,8 @@ or from sync tests (its own loop in a daemon thread)::
     upstream = FakeUpstream().start_in_thread()   # or start_in_thread()
     try: ... finally: upstream.stop()
 
-What it answers: the next script of the queue (``script(...)``, first in first out), else
+What it answers: the next script queued for the request's path (``script_for(path, ...)``),
+else the next script of the queue (``script(...)``, first in first out), else
 ``default`` when set, else the recorded fixtures of ``tests/fixtures/`` for the path and the
 request's ``stream`` flag: a text reply whose ``model`` echoes the request's, with the OpenAI
 usage chunk only when the request asked ``stream_options.include_usage``; count_tokens answers
@@ -278,6 +279,7 @@ class FakeUpstream:
         self.default: Script | None = None
         self._server: web.Server | None = None
         self._queue: deque[Script] = deque()
+        self._by_path: dict[str, deque[Script]] = {}
         self._runner: web.ServerRunner | None = None
         self._listener: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -289,9 +291,20 @@ class FakeUpstream:
         self._queue.extend(scripts)
         return self
 
+    def script_for(self, path: str, *scripts: Script) -> FakeUpstream:
+        """Queue answers for the next requests to ``path``, in order (before ``script``'s)."""
+        self._by_path.setdefault(path, deque()).extend(scripts)
+        return self
+
+    @property
+    def unused_scripts(self) -> int:
+        """Scripts queued and not answered yet, for any path."""
+        return len(self._queue) + sum(len(queue) for queue in self._by_path.values())
+
     def reset(self) -> FakeUpstream:
         """Forget scripts, the default answer and recorded requests (between tests)."""
         self._queue.clear()
+        self._by_path.clear()
         self.default = None
         self.requests.clear()
         return self
@@ -406,7 +419,11 @@ class FakeUpstream:
         )
         if self._record:
             self.requests.append(record)
-        script = self._queue.popleft() if self._queue else self.default
+        for_path = self._by_path.get(request.path)
+        if for_path:
+            script: Script | None = for_path.popleft()
+        else:
+            script = self._queue.popleft() if self._queue else self.default
         self.in_flight += 1
         try:
             return await self._answer(request, record, script)

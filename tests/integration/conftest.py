@@ -1,4 +1,5 @@
-"""The ASGI app over providers whose httpx clients pytest-httpx answers.
+"""The ASGI app in-process, its providers answered by an upstream scripted per URL on loopback
+(``upstream.py``), once with each outbound HTTP client (``http_client``).
 
 Retries and circuit breakers are off here: these tests pin one upstream answer to one client
 answer. The resilience policies have their own tests.
@@ -6,13 +7,15 @@ answer. The resilience policies have their own tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import build_asgi
-from infrastructure.config.loader import parse_config
+from infrastructure.config.loader import LoadedConfig, parse_config
+from tests.fakes.upstream import FakeUpstream
+from tests.integration.upstream import UpstreamMock
 
 OPENAI_URL = "http://openai.test/v1/chat/completions"
 ANTHROPIC_URL = "http://anthropic.test/v1/messages"
@@ -54,6 +57,7 @@ providers:
     type: anthropic
     api_key: {ANTHROPIC_KEY}
     base_url: http://anthropic.test
+    timeouts: {{connect: 1, first_byte: 2, idle: 2, total: 5}}
     retries: {{attempts: 1}}
     circuit_breaker: {{enabled: false}}
   - name: keyless
@@ -69,9 +73,31 @@ routing:
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[AsyncTestClient]:
-    loaded = parse_config(CONFIG, source="integration", env={})
-    async with AsyncTestClient(app=build_asgi(loaded)) as client:
+def scripted() -> Iterator[UpstreamMock]:
+    # On a thread of its own: the test client runs the app on another loop and waits for it.
+    fake = FakeUpstream().start_in_thread()
+    try:
+        mock = UpstreamMock(fake)
+        yield mock
+        mock.assert_all_answered()
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(params=["httptools", "httpx"])
+def http_client(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def config_for(text: str, scripted: UpstreamMock, http_client: str) -> LoadedConfig:
+    """``text`` with its providers served by ``scripted``, through ``http_client``."""
+    text = scripted.route_hosts(text).replace("http_client: httpx", f"http_client: {http_client}", 1)
+    return parse_config(text, source="integration", env={})
+
+
+@pytest.fixture
+async def gateway(scripted: UpstreamMock, http_client: str) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=build_asgi(config_for(CONFIG, scripted, http_client))) as client:
         yield client
 
 

@@ -12,16 +12,16 @@ import msgspec
 import pytest
 import structlog
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock, IteratorStream
 from structlog.testing import capture_logs
 
 from infrastructure.logging import configure_logging, flush_logs
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import ANTHROPIC_KEY, ANTHROPIC_URL, OPENAI_KEY, OPENAI_URL, sse
+from tests.integration.upstream import UpstreamMock
 
 
-async def test_non_stream_line_has_route_status_and_tokens(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+async def test_non_stream_line_has_route_status_and_tokens(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     with capture_logs() as logs:
         await gateway.post(
             "/openai/v1/chat/completions",
@@ -41,8 +41,8 @@ async def test_non_stream_line_has_route_status_and_tokens(gateway: AsyncTestCli
         assert secret not in text
 
 
-async def test_stream_line_is_written_at_the_end_with_usage(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL, stream=IteratorStream(sse(fixture_bytes("anthropic/stream_text.sse"))))
+async def test_stream_line_is_written_at_the_end_with_usage(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL, stream=sse(fixture_bytes("anthropic/stream_text.sse")))
     with capture_logs() as logs:
         await gateway.post(
             "/anthropic/v1/messages",
@@ -61,8 +61,8 @@ async def test_not_found_is_logged_with_an_id(gateway: AsyncTestClient) -> None:
     assert line["status"] == 404 and line["request_id"] == response.headers["x-request-id"]
 
 
-async def test_a_served_request_has_every_field_in_order(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+async def test_a_served_request_has_every_field_in_order(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     with capture_logs() as logs:
         await gateway.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [{"role": "user", "content": "hi"}]})
     (line,) = [entry for entry in logs if entry["event"] == "request.completed"]
@@ -102,9 +102,9 @@ async def test_a_generated_id_is_24_hex_digits_echoed_in_both_headers_and_new_pe
 
 
 async def test_lines_logged_during_a_request_carry_its_id_and_later_ones_do_not(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, status_code=500, json={"error": {"message": "boom"}})
+    scripted.add_response(url=OPENAI_URL, status_code=500, json={"error": {"message": "boom"}})
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         await gateway.post(
             "/openai/v1/chat/completions",

@@ -6,10 +6,10 @@ import httpx
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock, IteratorStream
 
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import ANTHROPIC_KEY, ANTHROPIC_URL, sse
+from tests.integration.upstream import TIMEOUT, UNREACHABLE, UpstreamMock
 
 HELLO = {"role": "user", "content": "Hello!"}
 BASE = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [HELLO]}
@@ -35,11 +35,11 @@ def assert_anthropic_error(response: httpx.Response, status: int, kind: str, con
 
 
 async def test_non_stream_relays_body_headers_and_unknown_fields(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     upstream = msgspec.json.decode(fixture_bytes("anthropic/message_text.json"))
     upstream["x_made_up"] = {"a": 1}
-    httpx_mock.add_response(url=ANTHROPIC_URL, json=upstream)
+    scripted.add_response(url=ANTHROPIC_URL, json=upstream)
     request = {
         **BASE,
         "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
@@ -57,7 +57,7 @@ async def test_non_stream_relays_body_headers_and_unknown_fields(
     )
     assert response.status_code == 200
     assert response.json() == upstream
-    (sent,) = httpx_mock.get_requests()
+    (sent,) = scripted.get_requests()
     assert msgspec.json.decode(sent.content) == request
     assert sent.headers["x-api-key"] == ANTHROPIC_KEY
     assert "authorization" not in sent.headers
@@ -66,18 +66,18 @@ async def test_non_stream_relays_body_headers_and_unknown_fields(
 
 
 async def test_default_anthropic_version_when_client_sends_none(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
+    scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
     await gateway.post("/anthropic/v1/messages", json=BASE)
-    (sent,) = httpx_mock.get_requests()
+    (sent,) = scripted.get_requests()
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert "anthropic-beta" not in sent.headers
 
 
-async def test_stream_relays_every_event_and_alias(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
+async def test_stream_relays_every_event_and_alias(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
     body = fixture_bytes("anthropic/stream_thinking.sse")
-    httpx_mock.add_response(url=ANTHROPIC_URL, stream=IteratorStream(sse(body, chunk=53)))
+    scripted.add_response(url=ANTHROPIC_URL, stream=sse(body, chunk=53))
     response = await gateway.post("/anthropic/v1/messages", json={**BASE, "model": "haiku", "stream": True})
     assert response.status_code == 200
     got = events(response.text)
@@ -86,7 +86,7 @@ async def test_stream_relays_every_event_and_alias(gateway: AsyncTestClient, htt
     assert got[0][1]["message"]["model"] == "haiku"
     want[0][1]["message"]["model"] = "haiku"
     assert got == want
-    (sent,) = httpx_mock.get_requests()
+    (sent,) = scripted.get_requests()
     assert msgspec.json.decode(sent.content)["model"] == "claude-haiku-4-5"
 
 
@@ -97,8 +97,8 @@ async def test_models_listing_in_anthropic_shape(gateway: AsyncTestClient) -> No
     assert body["has_more"] is False
 
 
-async def test_count_tokens_passes_through(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL + "/count_tokens", json={"input_tokens": 42})
+async def test_count_tokens_passes_through(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL + "/count_tokens", json={"input_tokens": 42})
     response = await gateway.post(
         "/anthropic/v1/messages/count_tokens", json={"model": "claude-sonnet-4-5", "messages": [HELLO]}
     )
@@ -125,42 +125,42 @@ async def test_unknown_path_is_404_in_anthropic_shape(gateway: AsyncTestClient) 
     assert_anthropic_error(await gateway.get("/anthropic/v1/nothing"), 404, "not_found_error")
 
 
-async def test_upstream_429_keeps_status_and_message(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL, status_code=429, content=fixture_bytes("anthropic/error_429.json"))
+async def test_upstream_429_keeps_status_and_message(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL, status_code=429, content=fixture_bytes("anthropic/error_429.json"))
     response = await gateway.post("/anthropic/v1/messages", json=BASE)
     assert_anthropic_error(response, 429, "rate_limit_error", contains="per-minute rate limit")
 
 
-async def test_upstream_529_stays_an_overload(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL, status_code=529, content=fixture_bytes("anthropic/error_529_overloaded.json"))
+async def test_upstream_529_stays_an_overload(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL, status_code=529, content=fixture_bytes("anthropic/error_529_overloaded.json"))
     response = await gateway.post("/anthropic/v1/messages", json=BASE)
     assert_anthropic_error(response, 529, "overloaded_error")
 
 
-async def test_upstream_500_is_502(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=ANTHROPIC_URL, status_code=500, json={"type": "error", "error": {"type": "api_error", "message": "x"}})
+async def test_upstream_500_is_502(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL, status_code=500, json={"type": "error", "error": {"type": "api_error", "message": "x"}})
     assert_anthropic_error(await gateway.post("/anthropic/v1/messages", json=BASE), 502, "api_error")
 
 
-async def test_unreachable_is_502_and_timeout_504(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_exception(httpx.ConnectError("refused"), url=ANTHROPIC_URL)
+async def test_unreachable_is_502_and_timeout_504(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_exception(UNREACHABLE, url=ANTHROPIC_URL)
     assert_anthropic_error(await gateway.post("/anthropic/v1/messages", json=BASE), 502, "api_error")
-    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=ANTHROPIC_URL)
+    scripted.add_exception(TIMEOUT, url=ANTHROPIC_URL)
     assert_anthropic_error(await gateway.post("/anthropic/v1/messages", json=BASE), 504, "timeout_error")
 
 
-async def test_stream_error_mid_way_is_an_error_event(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
+async def test_stream_error_mid_way_is_an_error_event(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
     body = fixture_bytes("anthropic/stream_midstream_error.sse")
-    httpx_mock.add_response(url=ANTHROPIC_URL, stream=IteratorStream(sse(body)))
+    scripted.add_response(url=ANTHROPIC_URL, stream=sse(body))
     response = await gateway.post("/anthropic/v1/messages", json={**BASE, "stream": True})
     got = events(response.text)
     assert got[-1][0] == "error"
     assert got[-1][1]["error"]["type"] == "overloaded_error"
 
 
-async def test_stream_cut_off_ends_with_error_event(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
+async def test_stream_cut_off_ends_with_error_event(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
     body = fixture_bytes("anthropic/stream_text.sse")
-    httpx_mock.add_response(url=ANTHROPIC_URL, stream=IteratorStream(sse(body)[:5]))
+    scripted.add_response(url=ANTHROPIC_URL, stream=sse(body)[:5])
     response = await gateway.post("/anthropic/v1/messages", json={**BASE, "stream": True})
     got = events(response.text)
     assert got[0][0] == "message_start"

@@ -5,20 +5,20 @@ from __future__ import annotations
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock
 
 from domain import offload
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import ANTHROPIC_URL
+from tests.integration.upstream import UpstreamMock
 
 TURNS = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i}"} for i in range(401)]
 
 
-async def translated(gateway: AsyncTestClient, httpx_mock: HTTPXMock, path: str, body: dict) -> bytes:
-    httpx_mock.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
+async def translated(gateway: AsyncTestClient, scripted: UpstreamMock, path: str, body: dict) -> bytes:
+    scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
     response = await gateway.post(path, json=body)
     assert response.status_code == 200, response.text
-    return httpx_mock.get_requests()[-1].content
+    return scripted.get_requests()[-1].content
 
 
 @pytest.mark.parametrize(
@@ -30,9 +30,9 @@ async def translated(gateway: AsyncTestClient, httpx_mock: HTTPXMock, path: str,
     ids=["openai-to-anthropic", "anthropic-native"],
 )
 async def test_a_large_request_reaches_the_upstream_as_a_usual_one_does(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch, path: str, body: dict
+    gateway: AsyncTestClient, scripted: UpstreamMock, monkeypatch: pytest.MonkeyPatch, path: str, body: dict
 ) -> None:
-    usual = await translated(gateway, httpx_mock, path, body)
+    usual = await translated(gateway, scripted, path, body)
     heavy: list[str] = []
     real = offload._paused
 
@@ -42,6 +42,6 @@ async def test_a_large_request_reaches_the_upstream_as_a_usual_one_does(
 
     monkeypatch.setattr(offload, "LARGE_BYTES", 1024)
     monkeypatch.setattr(offload, "_paused", paused)
-    assert await translated(gateway, httpx_mock, path, body) == usual
+    assert await translated(gateway, scripted, path, body) == usual
     assert len(heavy) == 2  # the decode, then the upstream body
     assert msgspec.json.decode(usual)["messages"][400]["content"] in ("turn 400", [{"type": "text", "text": "turn 400"}])

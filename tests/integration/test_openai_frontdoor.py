@@ -6,16 +6,16 @@ import httpx
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock, IteratorStream
 
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import OPENAI_KEY, OPENAI_URL, sse
+from tests.integration.upstream import TIMEOUT, UNREACHABLE, UpstreamMock
 
 HELLO = {"role": "user", "content": "Hello!"}
 
 
-def upstream_json(httpx_mock: HTTPXMock) -> dict:
-    (request,) = httpx_mock.get_requests()
+def upstream_json(scripted: UpstreamMock) -> dict:
+    (request,) = scripted.get_requests()
     return msgspec.json.decode(request.content)
 
 
@@ -30,11 +30,11 @@ def data_frames(text: str) -> list[dict | str]:
 
 
 async def test_non_stream_relays_the_upstream_body_and_unknown_fields(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     upstream = msgspec.json.decode(fixture_bytes("openai/chat_text.json"))
     upstream["x_made_up"] = {"nested": [1, 2]}
-    httpx_mock.add_response(url=OPENAI_URL, json=upstream)
+    scripted.add_response(url=OPENAI_URL, json=upstream)
     response = await gateway.post(
         "/openai/v1/chat/completions",
         json={"model": "gpt-4o-mini", "messages": [HELLO], "x_vendor_flag": {"deep": True}, "temperature": 0.2},
@@ -42,41 +42,41 @@ async def test_non_stream_relays_the_upstream_body_and_unknown_fields(
     )
     assert response.status_code == 200
     assert response.json() == upstream
-    sent = upstream_json(httpx_mock)
+    sent = upstream_json(scripted)
     assert sent == {"model": "gpt-4o-mini", "messages": [HELLO], "x_vendor_flag": {"deep": True}, "temperature": 0.2}
-    (request,) = httpx_mock.get_requests()
+    (request,) = scripted.get_requests()
     assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
     assert "x-api-key" not in request.headers
     assert response.headers["x-request-id"]
 
 
 async def test_exact_rewrite_sends_upstream_model_and_reports_alias(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     upstream = msgspec.json.decode(fixture_bytes("openai/chat_text.json"))
     upstream["model"] = "gpt-5-mini-2025-08-07"
-    httpx_mock.add_response(url=OPENAI_URL, json=upstream)
+    scripted.add_response(url=OPENAI_URL, json=upstream)
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [HELLO]})
     assert response.status_code == 200
     assert response.json()["model"] == "claude-haiku-4.5"
-    assert upstream_json(httpx_mock)["model"] == "gpt-5-mini"
+    assert upstream_json(scripted)["model"] == "gpt-5-mini"
 
 
-async def test_provider_prefix_is_stripped_upstream(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+async def test_provider_prefix_is_stripped_upstream(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "openai/gpt-4o", "messages": [HELLO]})
     assert response.status_code == 200
-    assert upstream_json(httpx_mock)["model"] == "gpt-4o"
+    assert upstream_json(scripted)["model"] == "gpt-4o"
     assert response.json()["model"] == "gpt-4o-mini"  # what the upstream reported
 
 
 @pytest.mark.parametrize("include_usage", [False, True])
 async def test_stream_relays_chunks_and_usage_only_when_asked(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock, include_usage: bool
+    gateway: AsyncTestClient, scripted: UpstreamMock, include_usage: bool
 ) -> None:
     body = fixture_bytes("openai/stream_text_with_usage.sse")
-    httpx_mock.add_response(
-        url=OPENAI_URL, stream=IteratorStream(sse(body, chunk=37)), headers={"content-type": "text/event-stream"}
+    scripted.add_response(
+        url=OPENAI_URL, stream=sse(body, chunk=37), headers={"content-type": "text/event-stream"}
     )
     request = {"model": "gpt-4o-mini", "messages": [HELLO], "stream": True}
     if include_usage:
@@ -90,22 +90,22 @@ async def test_stream_relays_chunks_and_usage_only_when_asked(
     if not include_usage:
         expected = [f for f in expected if f == "[DONE]" or f["choices"]]
     assert frames == expected
-    sent = upstream_json(httpx_mock)
+    sent = upstream_json(scripted)
     assert sent["stream_options"] == {"include_usage": True}  # forced upstream to log tokens
 
 
 async def test_stream_with_alias_reports_alias_in_every_chunk(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     body = fixture_bytes("openai/stream_tool_calls_parallel.sse")
-    httpx_mock.add_response(url=OPENAI_URL, stream=IteratorStream(sse(body)))
+    scripted.add_response(url=OPENAI_URL, stream=sse(body))
     response = await gateway.post(
         "/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [HELLO], "stream": True}
     )
     frames = data_frames(response.text)
     assert frames[-1] == "[DONE]"
     assert {f["model"] for f in frames[:-1]} == {"claude-haiku-4.5"}
-    assert upstream_json(httpx_mock)["model"] == "gpt-5-mini"
+    assert upstream_json(scripted)["model"] == "gpt-5-mini"
 
 
 async def test_models_listing_in_openai_shape(gateway: AsyncTestClient) -> None:
@@ -158,22 +158,22 @@ async def test_unknown_path_is_404_in_openai_shape(gateway: AsyncTestClient) -> 
     assert_openai_error(await gateway.get("/openai/v1/nothing-here"), 404)
 
 
-async def test_upstream_4xx_keeps_status_and_message(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, status_code=400, content=fixture_bytes("openai/error_400_unknown_parameter.json"))
+async def test_upstream_4xx_keeps_status_and_message(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, status_code=400, content=fixture_bytes("openai/error_400_unknown_parameter.json"))
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]})
     assert_openai_error(response, 400, contains="Unrecognized request argument supplied: top_k")
 
 
-async def test_upstream_429_keeps_status(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
+async def test_upstream_429_keeps_status(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(
         url=OPENAI_URL, status_code=429, content=fixture_bytes("openai/error_429.json"), headers={"retry-after": "3"}
     )
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]})
     assert_openai_error(response, 429, contains="Rate limit reached")
 
 
-async def test_upstream_401_does_not_echo_upstream_text(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
+async def test_upstream_401_does_not_echo_upstream_text(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(
         url=OPENAI_URL,
         status_code=401,
         json={"error": {"message": "Incorrect API key provided: sk-test-***cret.", "type": "invalid_request_error"}},
@@ -183,23 +183,23 @@ async def test_upstream_401_does_not_echo_upstream_text(gateway: AsyncTestClient
     assert "sk-" not in error["message"]
 
 
-@pytest.mark.parametrize(("upstream", "client"), [(500, 502), (502, 502), (503, 503)])
+@pytest.mark.parametrize(("status", "client"), [(500, 502), (502, 502), (503, 503)])
 async def test_upstream_5xx_mapping(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock, upstream: int, client: int
+    gateway: AsyncTestClient, scripted: UpstreamMock, status: int, client: int
 ) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, status_code=upstream, json={"error": {"message": "boom", "type": "server_error"}})
+    scripted.add_response(url=OPENAI_URL, status_code=status, json={"error": {"message": "boom", "type": "server_error"}})
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]})
     assert_openai_error(response, client)
 
 
-async def test_unreachable_upstream_is_502(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_exception(httpx.ConnectError("connection refused"), url=OPENAI_URL)
+async def test_unreachable_upstream_is_502(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_exception(UNREACHABLE, url=OPENAI_URL)
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]})
     assert_openai_error(response, 502, contains="openai")
 
 
-async def test_upstream_timeout_is_504(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_exception(httpx.ReadTimeout("timed out"), url=OPENAI_URL)
+async def test_upstream_timeout_is_504(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_exception(TIMEOUT, url=OPENAI_URL)
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]})
     assert_openai_error(response, 504)
 
@@ -210,9 +210,9 @@ async def test_provider_without_key_names_the_variable(gateway: AsyncTestClient)
 
 
 async def test_stream_error_before_first_byte_is_a_normal_error(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, status_code=429, content=fixture_bytes("openai/error_429.json"))
+    scripted.add_response(url=OPENAI_URL, status_code=429, content=fixture_bytes("openai/error_429.json"))
     response = await gateway.post(
         "/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO], "stream": True}
     )
@@ -220,10 +220,10 @@ async def test_stream_error_before_first_byte_is_a_normal_error(
 
 
 async def test_stream_error_mid_way_ends_with_error_payload_without_done(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     body = fixture_bytes("openai/stream_midstream_error.sse")
-    httpx_mock.add_response(url=OPENAI_URL, stream=IteratorStream(sse(body)))
+    scripted.add_response(url=OPENAI_URL, stream=sse(body))
     response = await gateway.post(
         "/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO], "stream": True}
     )
@@ -233,11 +233,11 @@ async def test_stream_error_mid_way_ends_with_error_payload_without_done(
 
 
 async def test_stream_cut_off_mid_way_ends_with_error_payload(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
     body = fixture_bytes("openai/stream_text_with_usage.sse")
     frames_in = sse(body)[:3]  # the connection closes after three frames, no finish, no [DONE]
-    httpx_mock.add_response(url=OPENAI_URL, stream=IteratorStream(frames_in))
+    scripted.add_response(url=OPENAI_URL, stream=frames_in)
     response = await gateway.post(
         "/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO], "stream": True}
     )
@@ -247,9 +247,9 @@ async def test_stream_cut_off_mid_way_ends_with_error_payload(
 
 
 async def test_request_id_is_taken_from_the_client_and_echoed(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     response = await gateway.post(
         "/openai/v1/chat/completions", json={"model": "gpt-4o", "messages": [HELLO]}, headers={"x-request-id": "abc-123"}
     )

@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock
 
 from app.asgi import build_asgi
-from infrastructure.config.loader import parse_config
 from tests.conftest import fixture_bytes
+from tests.integration.conftest import config_for
+from tests.integration.upstream import UpstreamMock
 
 CONFIG = """
 server: {http_client: httpx}
@@ -34,16 +34,16 @@ HELLO = [{"role": "user", "content": "Hello!"}]
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=build_asgi(parse_config(CONFIG, source="status", env={}))) as client:
+async def gateway(scripted: UpstreamMock, http_client: str) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=build_asgi(config_for(CONFIG, scripted, http_client))) as client:
         yield client
 
 
 async def test_status_lists_every_provider_and_deployment_with_its_circuit(
-    gateway: AsyncTestClient, httpx_mock: HTTPXMock
+    gateway: AsyncTestClient, scripted: UpstreamMock
 ) -> None:
-    httpx_mock.add_response(url="http://flaky.test/v1/chat/completions", status_code=500, json={"error": {"message": "x"}})
-    httpx_mock.add_response(url="http://backup.test/v1/chat/completions", content=fixture_bytes("openai/chat_text.json"))
+    scripted.add_response(url="http://flaky.test/v1/chat/completions", status_code=500, json={"error": {"message": "x"}})
+    scripted.add_response(url="http://backup.test/v1/chat/completions", content=fixture_bytes("openai/chat_text.json"))
     before = time.time()
     served = await gateway.post("/openai/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": HELLO})
     assert served.headers["x-gateway-provider"] == "backup"

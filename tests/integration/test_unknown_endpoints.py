@@ -11,12 +11,11 @@ import httpx2  # the anthropic SDK's fork of httpx
 import openai
 import pytest
 from litestar.testing import AsyncTestClient
-from pytest_httpx import HTTPXMock
 
 from app.asgi import build_asgi
-from infrastructure.config.loader import parse_config
 from tests.conftest import fixture_bytes
-from tests.integration.conftest import CONFIG, OPENAI_URL
+from tests.integration.conftest import CONFIG, OPENAI_URL, config_for
+from tests.integration.upstream import UpstreamMock
 
 HELLO = {"role": "user", "content": "Hello!"}
 
@@ -89,8 +88,8 @@ async def test_a_path_outside_every_app_names_where_the_apps_are(gateway: AsyncT
     assert "GET" in response.headers["allow"]
 
 
-async def test_the_sdks_show_the_message_not_a_bare_not_found() -> None:
-    app = build_asgi(parse_config(CONFIG, source="integration", env={}))
+async def test_the_sdks_show_the_message_not_a_bare_not_found(scripted: UpstreamMock, http_client: str) -> None:
+    app = build_asgi(config_for(CONFIG, scripted, http_client))
     transport = httpx.ASGITransport(app=app)
     oa = openai.AsyncOpenAI(base_url="http://gw/openai/v1", api_key="k", max_retries=0,
                             http_client=httpx.AsyncClient(transport=transport))  # fmt: skip
@@ -106,27 +105,27 @@ async def test_the_sdks_show_the_message_not_a_bare_not_found() -> None:
 
 # ---- routing headers --------------------------------------------------------------------------
 @pytest.fixture
-async def hidden() -> AsyncIterator[AsyncTestClient]:
+async def hidden(scripted: UpstreamMock, http_client: str) -> AsyncIterator[AsyncTestClient]:
     config = CONFIG.replace("server: {", "server: {expose_routing_headers: false, ", 1)
-    async with AsyncTestClient(app=build_asgi(parse_config(config, source="integration", env={}))) as client:
+    async with AsyncTestClient(app=build_asgi(config_for(config, scripted, http_client))) as client:
         yield client
 
 
 ROUTING_HEADERS = {"x-gateway-provider", "x-gateway-model", "x-gateway-failover"}
 
 
-async def test_routing_headers_say_which_target_served(gateway: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+async def test_routing_headers_say_which_target_served(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     response = await gateway.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [HELLO]})
     assert (response.headers["x-gateway-provider"], response.headers["x-gateway-model"]) == ("openai", "gpt-5-mini")
     assert response.headers["x-gateway-failover"] == "false"
 
 
-async def test_routing_headers_are_left_out_when_turned_off(hidden: AsyncTestClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+async def test_routing_headers_are_left_out_when_turned_off(hidden: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
     response = await hidden.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [HELLO]})
     assert response.status_code == 200 and response.json()["model"] == "claude-haiku-4.5"
     assert ROUTING_HEADERS.isdisjoint(response.headers) and response.headers["x-request-id"]
-    httpx_mock.add_response(url=OPENAI_URL, status_code=400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
+    scripted.add_response(url=OPENAI_URL, status_code=400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
     failed = await hidden.post("/openai/v1/chat/completions", json={"model": "claude-haiku-4.5", "messages": [HELLO]})
     assert failed.status_code == 400 and ROUTING_HEADERS.isdisjoint(failed.headers)

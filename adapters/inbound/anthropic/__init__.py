@@ -1,0 +1,12 @@
+"""The ``anthropic`` frontdoor: Anthropic's Messages API, token counting and model listing."""
+
+from adapters.inbound.anthropic.controller import endpoints, routes
+from adapters.inbound.anthropic.errors import error_response
+from adapters.inbound.frontdoor import Frontdoor
+
+FRONTDOOR = Frontdoor(
+    endpoints=endpoints,
+    routes=routes,
+    error_response=error_response,
+    sdk_base_url="{path}",
+)

@@ -1,8 +1,9 @@
-"""The Anthropic frontdoor's HTTP routes, mounted at ``mount.path``.
+"""The Anthropic frontdoor's endpoints, mounted at an app's path.
 
-``POST /v1/messages``, ``POST /v1/messages/count_tokens``, ``GET /v1/models`` and
-``GET /v1/models/{model_id}``. Handlers read the raw body and decode it themselves so that bad
-input gets Anthropic's error shape; every error goes through ``errors.error_response``.
+``POST /v1/messages`` (on the shared chat route), ``POST /v1/messages/count_tokens``,
+``GET /v1/models`` and ``GET /v1/models/{model_id}``. Bodies are decoded by this frontdoor's
+``decode`` so that bad input gets Anthropic's error shape; every error goes through
+``errors.error_response``.
 The model listing is Anthropic's page shape (``data``, ``has_more``, ``first_id``,
 ``last_id``) with its ``limit`` (default 20), ``after_id`` and ``before_id`` cursors; entries
 missing ``type``, ``display_name`` or ``created_at`` get ``"model"``, the id, and the
@@ -16,23 +17,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, Router, get
-from litestar.handlers import asgi
+from litestar import Request, Response, get
+from litestar.handlers import BaseRouteHandler, asgi
 from litestar.types import Receive, Scope, Send
 
-from adapters.inbound import Mount
 from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
 from adapters.inbound.anthropic.encode import from_ir
-from adapters.inbound.anthropic.errors import error_response
 from adapters.inbound.anthropic.stream import encode_stream
-from adapters.inbound.context import exchange_in, header_values, read_body, require_post, send_body
-from adapters.inbound.handlers import exception_handlers
-from adapters.inbound.streaming import send_sse
+from adapters.inbound.chat_route import ChatEndpoint, read_call
+from adapters.inbound.context import send_body
+from adapters.inbound.frontdoor import Mount
 from domain.errors import ErrorKind, GatewayError, invalid_request
-from domain.offload import is_large_body, off_loop
+from domain.ir import ChatRequest, ChatResponse
+from domain.request_record import RequestRecord
 
 # Client headers an Anthropic upstream must see unchanged (Claude Code's gateway contract).
-_PASSTHROUGH = frozenset((b"anthropic-version", b"anthropic-beta"))
+PASSTHROUGH = frozenset((b"anthropic-version", b"anthropic-beta"))
 
 _encode = msgspec.json.Encoder().encode
 _EPOCH = "1970-01-01T00:00:00Z"
@@ -85,50 +85,48 @@ def _page(models: list[dict[str, Any]], query: Any) -> bytes:
     )
 
 
-def build_router(mount: Mount) -> Router:
-    service = mount.service
+def _encode_response(response: ChatResponse, request: ChatRequest, record: RequestRecord) -> bytes:
+    return from_ir(response, record)
+
+
+MESSAGES = ChatEndpoint(
+    path="/v1/messages",
+    protocol="anthropic",
+    decode=to_ir,
+    encode=_encode_response,
+    encode_stream=encode_stream,
+    headers=PASSTHROUGH,
+)
+
+
+def endpoints(mount: Mount) -> tuple[ChatEndpoint[Any], ...]:
+    return (MESSAGES,)
+
+
+def routes(mount: Mount) -> list[BaseRouteHandler]:
+    """Token counting (raw ASGI, like the chat route), and the model listing and lookup."""
+    service, name, limit = mount.service, mount.name, mount.max_body_bytes
     models = [_model_entry(seed) for seed in mount.models]
     by_id = {entry["id"]: _encode(entry) for entry in models}
 
-    @asgi("/v1/messages", is_mount=False, copy_scope=False)
-    async def messages(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "anthropic")
-        require_post(scope)
-        body = await read_body(scope, receive, mount.max_body_bytes)
-        args = (body, header_values(scope, _PASSTHROUGH))
-        ir = await off_loop(to_ir, *args) if is_large_body(len(body)) else to_ir(*args)
-        exchange.stream = ir.stream
-        if ir.stream:
-            events = await service.stream(ir, exchange)
-            await send_sse(send, encode_stream(events, ir, exchange))
-            return
-        response = await service.complete(ir, exchange)
-        await send_body(send, from_ir(response, exchange))
-
     @asgi("/v1/messages/count_tokens", is_mount=False, copy_scope=False)
     async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "anthropic")
-        require_post(scope)
-        body = await read_body(scope, receive, mount.max_body_bytes)
-        decode, args = count_tokens_to_ir, (body, header_values(scope, _PASSTHROUGH))
-        ir = await off_loop(decode, *args) if is_large_body(len(body)) else decode(*args)
-        count = await service.count_tokens(ir, exchange)
+        record, request = await read_call(
+            scope, receive, name, "anthropic", limit, count_tokens_to_ir, PASSTHROUGH
+        )
+        count = await service.count_tokens(request, record)
         await send_body(send, _encode({"input_tokens": count}))
 
     @get("/v1/models")
-    async def list_models(request: Request) -> Response[bytes]:
+    async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
         return Response(_page(models, request.query_params), media_type=_JSON)
 
     @get("/v1/models/{model_id:str}")
-    async def get_model(request: Request) -> Response[bytes]:
+    async def get_model(request: Request[Any, Any, Any]) -> Response[bytes]:
         model_id = request.path_params["model_id"]
         entry = by_id.get(model_id)
         if entry is None:
             raise GatewayError(ErrorKind.NOT_FOUND, f"model: {model_id}", status=404)
         return Response(entry, media_type=_JSON)
 
-    return Router(
-        path=mount.path,
-        route_handlers=[messages, count_tokens, list_models, get_model],
-        exception_handlers=exception_handlers(error_response),
-    )
+    return [count_tokens, list_models, get_model]

@@ -34,7 +34,6 @@ from adapters.protocols.anthropic import request as wire
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyBlock,
-    Block,
     ChatRequest,
     ImageBlock,
     Message,
@@ -47,6 +46,7 @@ from domain.ir import (
     ThinkingBlock,
     Tool,
     ToolChoice,
+    ToolChoiceMode,
     ToolResultBlock,
     ToolUseBlock,
 )
@@ -57,6 +57,7 @@ _MESSAGES = msgspec.json.Decoder(list[wire.MessageParam])
 _RAW_MESSAGES = msgspec.json.Decoder(list[wire.RawMessageParam])
 _TOOLS = msgspec.json.Decoder(list[wire.ToolDef])
 _RAW_LIST = msgspec.json.Decoder(list[Raw])
+_TOOL_CHOICE_MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "any": "any", "none": "none"}
 _HEAD = msgspec.json.Decoder(wire.BlockHead)
 _RAW_PASS_BLOCK = msgspec.json.Decoder(wire.RawPassBlock)
 _NESTED_BLOCK = msgspec.json.Decoder(wire.NestedBlock)
@@ -172,16 +173,18 @@ def _from_typed(items: list[wire.MessageParam]) -> tuple[list[Message], list[Tex
     system: list[TextBlock] = []
     for i, message in enumerate(items):
         content = message.content
-        blocks = [TextBlock(text=content)] if isinstance(content, str) else [_block(b, None) for b in content]
+        blocks: list[AnyBlock] = (
+            [TextBlock(text=content)] if isinstance(content, str) else [_block(b, None) for b in content]
+        )
         _place(message.role, blocks, i, messages, system)
     return messages, system
 
 
 def _place(
-    role: str, blocks: list[AnyBlock], i: int, messages: list[Message], system: list[TextBlock]
+    role: wire.MessageRole, blocks: list[AnyBlock], i: int, messages: list[Message], system: list[TextBlock]
 ) -> None:
     if role != "system":
-        messages.append(Message(role=role, content=blocks))  # type: ignore[arg-type]
+        messages.append(Message(role=role, content=blocks))
         return
     for j, block in enumerate(blocks):
         if not isinstance(block, TextBlock):
@@ -204,7 +207,7 @@ def _block(block: wire.KnownBlock | wire.ToolResultRawParam, raw: Raw | None) ->
         case wire.ToolResultParam():
             content = block.content
             if isinstance(content, list):
-                nested: list[Block] = [_block(b, None) for b in content]
+                nested: list[AnyBlock] = [_block(b, None) for b in content]
             else:
                 nested = [TextBlock(text=content)] if content else []
             return ToolResultBlock(tool_use_id=block.tool_use_id, content=nested, is_error=block.is_error)
@@ -243,7 +246,9 @@ def _raw_block(raw: Raw, path: str, nested: bool) -> AnyBlock:
     if isinstance(block, wire.ToolResultRawParam):
         content = block.content
         if isinstance(content, list):
-            inner: list[Block] = [_raw_block(r, f"{path}.content[{k}]", True) for k, r in enumerate(content)]
+            inner: list[AnyBlock] = [
+                _raw_block(r, f"{path}.content[{k}]", True) for k, r in enumerate(content)
+            ]
         else:
             inner = [TextBlock(text=content)] if content else []
         return ToolResultBlock(tool_use_id=block.tool_use_id, content=inner, is_error=block.is_error)
@@ -289,10 +294,10 @@ def _tool_choice(
     if choice is None:
         return UNSET, UNSET
     parallel: bool | msgspec.UnsetType = False if choice.disable_parallel_tool_use is True else UNSET
-    mode = choice.type
-    if mode == "auto" or mode == "any" or mode == "none":
+    mode = _TOOL_CHOICE_MODES.get(choice.type)
+    if mode is not None:
         return ToolChoice(mode=mode), parallel
-    if mode == "tool":
+    if choice.type == "tool":
         if choice.name is UNSET:
             raise _required("tool_choice.name")
         return ToolChoice(mode="tool", name=choice.name), parallel

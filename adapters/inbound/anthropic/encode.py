@@ -34,8 +34,7 @@ from adapters.protocols.anthropic.response import (
     ToolUseOut,
     UsageOut,
 )
-from adapters.protocols.members import replace_model
-from domain.exchange import Exchange
+from adapters.protocols.model_field import replace_model
 from domain.ir import (
     AnyBlock,
     ChatResponse,
@@ -49,6 +48,7 @@ from domain.ir import (
     ToolUseBlock,
     Usage,
 )
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger(__name__)
 
@@ -117,10 +117,10 @@ def _kind(block: AnyBlock) -> str:
     return block.kind if isinstance(block, OpaqueBlock) else type(block).__name__
 
 
-def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
+def from_ir(response: ChatResponse, record: RequestRecord) -> bytes:
     native = response.native
     if isinstance(native, NativeResponse) and native.protocol == "anthropic":
-        return replace_model(native.body, exchange.alias) if exchange.alias else native.body
+        return replace_model(native.body, record.alias) if record.alias else native.body
     content: list[OutBlock | msgspec.Raw] = []
     for block in response.content:
         out = block_out(block)
@@ -130,7 +130,7 @@ def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
         content.append(out)
     message = MessageOut(
         id=message_id(response.id),
-        model=exchange.alias or response.model,
+        model=record.alias or response.model,
         content=content,
         stop_reason=stop_reason_out(response.stop_reason),
         stop_sequence=response.stop_sequence,

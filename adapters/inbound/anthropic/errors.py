@@ -43,8 +43,8 @@ OVERLOADED_STATUS = 529
 
 
 def error_type(kind: ErrorKind | str, code: str | None = None) -> str:
-    if code in _KEPT_TYPES:
-        return code  # type: ignore[return-value]
+    if code is not None and code in _KEPT_TYPES:
+        return code
     try:
         return TYPE_BY_KIND[ErrorKind(kind)]
     except ValueError:

@@ -38,8 +38,7 @@ from adapters.protocols.anthropic.response import (
     RedactedThinkingOut,
     ToolUseOut,
 )
-from adapters.protocols.members import replace_model
-from domain.exchange import Exchange
+from adapters.protocols.model_field import replace_model
 from domain.ir import (
     AnyBlock,
     AnyEvent,
@@ -48,6 +47,7 @@ from domain.ir import (
     BlockStop,
     ChatRequest,
     Delta,
+    EventStream,
     ImageBlock,
     MessageDelta,
     MessageStart,
@@ -66,6 +66,7 @@ from domain.ir import (
     ToolUseBlock,
 )
 from domain.ir.arguments import EMPTY_OBJECT
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 _decode_type = msgspec.json.Decoder(EventType).decode
@@ -126,8 +127,8 @@ def _native_frame(event: AnyEvent, data: bytes, alias: str | None) -> bytes:
     return _frame(name, data)
 
 
-async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
-    async with aclosing(events):  # type: ignore[type-var]
+async def _native_frames(events: EventStream, alias: str | None) -> AsyncIterator[bytes]:
+    async with aclosing(events):
         async for event in events:
             data = event.native
             if data is None:
@@ -221,11 +222,11 @@ def _message_delta(event: MessageDelta) -> bytes:
     )
 
 
-async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+async def _translated_frames(events: EventStream, alias: str | None) -> AsyncIterator[bytes]:
     indexes: dict[int, int] = {}  # IR index -> output index, for blocks that were emitted
     open_blocks: list[int] = []  # output indexes started and not stopped
     delta_sent = False
-    async with aclosing(events):  # type: ignore[type-var]
+    async with aclosing(events):
         async for event in events:
             match event:
                 case MessageStart():
@@ -239,14 +240,14 @@ async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> Asyn
                     for chunk in frames:
                         yield chunk
                 case BlockDelta():
-                    index = indexes.get(event.index)
-                    if index is not None:
-                        yield _delta(index, event.delta)
+                    emitted = indexes.get(event.index)
+                    if emitted is not None:
+                        yield _delta(emitted, event.delta)
                 case BlockStop():
-                    index = indexes.get(event.index)
-                    if index is not None and index in open_blocks:
-                        open_blocks.remove(index)
-                        yield _STOP_HEAD + b"%d" % index + b"}\n\n"
+                    emitted = indexes.get(event.index)
+                    if emitted is not None and emitted in open_blocks:
+                        open_blocks.remove(emitted)
+                        yield _STOP_HEAD + b"%d" % emitted + b"}\n\n"
                 case MessageDelta():
                     for index in open_blocks:  # the IR closes blocks first; be safe if it did not
                         yield _STOP_HEAD + b"%d" % index + b"}\n\n"
@@ -267,9 +268,9 @@ async def _translate(events: AsyncIterator[AnyEvent], alias: str | None) -> Asyn
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
+    events: EventStream, request: ChatRequest, record: RequestRecord
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames for an Anthropic client; closes ``events`` when done or closed."""
-    if exchange.upstream_protocol == "anthropic":
-        return _relay(events, exchange.alias)
-    return _translate(events, exchange.alias)
+    if record.upstream_protocol == "anthropic":
+        return _native_frames(events, record.alias)
+    return _translated_frames(events, record.alias)

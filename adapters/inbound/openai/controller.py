@@ -1,29 +1,24 @@
-"""The OpenAI frontdoor's routes: chat completions and the model listing.
-
-The chat route is a raw ASGI route handler (the hot path: Litestar routes it and renders its
-errors, but builds no request or response objects); the body is decoded by ``to_ir``, so
-malformed input gets OpenAI's error shape. The listings are ordinary handlers.
+"""The OpenAI frontdoor's endpoints: chat completions (on the shared chat route, the body
+decoded by ``to_ir`` so that malformed input gets OpenAI's error shape) and the model listing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, Router, get
-from litestar.handlers import asgi
-from litestar.types import Receive, Scope, Send
+from litestar import Request, Response, get
+from litestar.handlers import BaseRouteHandler
 
-from adapters.inbound import Mount
-from adapters.inbound.context import exchange_in, read_body, require_post, send_body
-from adapters.inbound.handlers import exception_handlers
+from adapters.inbound.chat_route import ChatEndpoint
+from adapters.inbound.frontdoor import Mount
 from adapters.inbound.openai.decode import to_ir
 from adapters.inbound.openai.encode import from_ir
-from adapters.inbound.openai.errors import error_response
 from adapters.inbound.openai.stream import encode_stream
-from adapters.inbound.streaming import send_sse
 from domain.errors import ErrorKind, GatewayError
-from domain.offload import is_large_body, off_loop
+from domain.ir import ChatRequest, ChatResponse
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 JSON = "application/json"
@@ -45,25 +40,32 @@ def model_entries(models: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     ]
 
 
-def build_router(mount: Mount) -> Router:
+def _decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
+    return to_ir(body)
+
+
+def _encode_response(response: ChatResponse, request: ChatRequest, record: RequestRecord) -> bytes:
+    return from_ir(response, record)
+
+
+CHAT_COMPLETIONS = ChatEndpoint(
+    path="/v1/chat/completions",
+    protocol="openai",
+    decode=_decode,
+    encode=_encode_response,
+    encode_stream=encode_stream,
+)
+
+
+def endpoints(mount: Mount) -> tuple[ChatEndpoint[Any], ...]:
+    return (CHAT_COMPLETIONS,)
+
+
+def routes(mount: Mount) -> list[BaseRouteHandler]:
+    """The model listing and lookup (ordinary handlers: they are not on the hot path)."""
     entries = model_entries(mount.models)
     listing = _encode({"object": "list", "data": entries})
     by_id = {entry["id"]: _encode(entry) for entry in entries}
-    service = mount.service
-
-    @asgi("/v1/chat/completions", is_mount=False, copy_scope=False)
-    async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = exchange_in(scope, mount.name, "openai")
-        require_post(scope)
-        body = await read_body(scope, receive, mount.max_body_bytes)
-        ir = await off_loop(to_ir, body) if is_large_body(len(body)) else to_ir(body)
-        exchange.stream = ir.stream
-        if ir.stream:
-            events = await service.stream(ir, exchange)
-            await send_sse(send, encode_stream(events, ir, exchange))
-            return
-        response = await service.complete(ir, exchange)
-        await send_body(send, from_ir(response, exchange))
 
     @get("/v1/models")
     async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -83,8 +85,4 @@ def build_router(mount: Mount) -> Router:
             )
         return Response(entry, media_type=JSON)
 
-    return Router(
-        path=mount.path,
-        route_handlers=[chat_completions, list_models, retrieve_model],
-        exception_handlers=exception_handlers(error_response),  # type: ignore[arg-type]
-    )
+    return [list_models, retrieve_model]

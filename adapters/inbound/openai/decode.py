@@ -38,6 +38,7 @@ from domain.ir import (
     TextBlock,
     Tool,
     ToolChoice,
+    ToolChoiceMode,
     ToolResultBlock,
     ToolUseBlock,
 )
@@ -50,8 +51,8 @@ _tool_decoder = msgspec.json.Decoder(wire.ToolDef)
 _encoder = msgspec.json.Encoder()
 
 _NULL = msgspec.Raw(b"null")
-_TOOL_CHOICE_MODES = {"auto": "auto", "required": "any", "none": "none"}
-_ALLOWED_TOOLS_MODES = {"auto": "auto", "required": "any"}
+_TOOL_CHOICE_MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "required": "any", "none": "none"}
+_ALLOWED_TOOLS_MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "required": "any"}
 # Parameters copied as they are when present (``null`` meaning "not sent").
 _PLAIN_PARAMS = (
     "temperature",
@@ -109,7 +110,8 @@ def to_ir(body: bytes) -> ChatRequest:
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
     except msgspec.DecodeError as exc:
-        raise _invalid(f"We could not parse the JSON body of your request: {decode_problem(exc, body)}.") from None
+        problem = decode_problem(exc, body)
+        raise _invalid(f"We could not parse the JSON body of your request: {problem}.") from None
     system, messages = _messages(req.messages)
     # Only the parameters present are passed on: a struct built from few keywords is cheaper.
     params: dict[str, Any] = {
@@ -171,7 +173,7 @@ def _messages(items: list[wire.ChatMessage]) -> tuple[list[TextBlock], list[Mess
     results: list[AnyBlock] | None = None  # the open user message of consecutive tool results
     for i, item in enumerate(items):
         if isinstance(item, wire.ToolMessage):
-            block = ToolResultBlock(tool_use_id=item.tool_call_id, content=_texts(item.content))
+            block = ToolResultBlock(tool_use_id=item.tool_call_id, content=[*_texts(item.content)])
             if results is None:
                 results = [block]
                 messages.append(Message(role="user", content=results))
@@ -303,7 +305,7 @@ def _tool_choice(choice: str | wire.ToolChoiceObject) -> ToolChoice:
                 f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
                 "tool_choice",
             )
-        return ToolChoice(mode=mode)  # type: ignore[arg-type]
+        return ToolChoice(mode=mode)
     named = {"function": choice.function, "custom": choice.custom}.get(choice.type, UNSET)
     if named is not UNSET:
         return ToolChoice(mode="tool", name=named.name)
@@ -311,7 +313,7 @@ def _tool_choice(choice: str | wire.ToolChoiceObject) -> ToolChoice:
         # The subset of allowed tools reaches an OpenAI upstream natively; other targets get the mode.
         mode = _ALLOWED_TOOLS_MODES.get(choice.allowed_tools.mode)
         if mode is not None:
-            return ToolChoice(mode=mode)  # type: ignore[arg-type]
+            return ToolChoice(mode=mode)
     raise _invalid(f"Invalid value for 'tool_choice' of type '{choice.type}'.", "tool_choice")
 
 

@@ -8,7 +8,7 @@ from typing import assert_never
 import msgspec
 import structlog
 
-from adapters.protocols.members import replace_model
+from adapters.protocols.model_field import replace_model
 from adapters.protocols.openai.response import (
     ChatCompletion,
     Choice,
@@ -19,7 +19,6 @@ from adapters.protocols.openai.response import (
     ToolCall,
     Usage,
 )
-from domain.exchange import Exchange
 from domain.ir import (
     UNSET,
     ChatResponse,
@@ -33,6 +32,7 @@ from domain.ir import (
     ToolUseBlock,
 )
 from domain.ir import Usage as IRUsage
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger(__name__)
 
@@ -100,12 +100,12 @@ def _message(response: ChatResponse) -> Message:
     )
 
 
-def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
+def from_ir(response: ChatResponse, record: RequestRecord) -> bytes:
     """The chat.completion body for ``response``: the upstream's own body when it spoke
     OpenAI (model replaced by the alias, if any), else one built from the IR."""
     native = response.native
     if native is not UNSET and native.protocol == "openai":
-        return replace_model(native.body, exchange.alias) if exchange.alias else native.body
+        return replace_model(native.body, record.alias) if record.alias else native.body
     created = response.created if response.created is not UNSET else int(time.time())
     choice = Choice(
         index=0,
@@ -117,7 +117,7 @@ def from_ir(response: ChatResponse, exchange: Exchange) -> bytes:
         id=response.id,
         object="chat.completion",
         created=created,
-        model=exchange.alias or response.model,
+        model=record.alias or response.model,
         choices=[choice],
         usage=wire_usage(response.usage),
     )

@@ -20,19 +20,16 @@ import msgspec
 
 from adapters.inbound.openai.encode import FINISH_REASONS, wire_usage
 from adapters.inbound.openai.errors import stream_error_frame
-from domain.accumulate import merge_usage
-from domain.exchange import Exchange
 from domain.ir import (
-    AnyEvent,
     BlockDelta,
     BlockStart,
     BlockStop,
     ChatRequest,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
     Ping,
-    SignatureDelta,
     StreamError,
     TextBlock,
     TextDelta,
@@ -41,7 +38,9 @@ from domain.ir import (
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    merge_usage,
 )
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 _fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -99,9 +98,9 @@ class _ModelSwap:
         return _encode(fields)
 
 
-async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIterator[bytes]:
+async def _native_frames(events: EventStream, alias: str | None) -> AsyncIterator[bytes]:
     swap = _ModelSwap(alias) if alias else None
-    async with aclosing(events):  # type: ignore[type-var]
+    async with aclosing(events):
         async for event in events:
             native = event.native
             if native is not None:
@@ -117,8 +116,8 @@ async def _relay(events: AsyncIterator[AnyEvent], alias: str | None) -> AsyncIte
     yield DONE
 
 
-async def _translate(
-    events: AsyncIterator[AnyEvent], include_usage: bool, exchange: Exchange, model: str
+async def _translated_frames(
+    events: EventStream, include_usage: bool, record: RequestRecord, model: str
 ) -> AsyncIterator[bytes]:
     tail = _TAIL_USAGE_NULL if include_usage else _TAIL
     head = b""
@@ -132,16 +131,16 @@ async def _translate(
     def chunk(delta: bytes) -> bytes:
         return b"".join((head, _CHOICE, delta, end))
 
-    async with aclosing(events):  # type: ignore[type-var]
+    async with aclosing(events):
         async for event in events:
             if not head and not isinstance(event, MessageStart | StreamError):
                 # A stream must open with MessageStart; be robust if one did not.
-                head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+                head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), record.alias or model)
                 yield chunk(_ROLE_DELTA)
             match event:
                 case MessageStart():
                     created = event.created if isinstance(event.created, int) else int(time.time())
-                    head = _head(event.id, created, exchange.alias or event.model)
+                    head = _head(event.id, created, record.alias or event.model)
                     usage = merge_usage(usage, event.usage)
                     yield chunk(_ROLE_DELTA)
                 case BlockStart(block=ToolUseBlock() as block):
@@ -161,9 +160,9 @@ async def _translate(
                 case BlockDelta(delta=ThinkingDelta(thinking=text)):
                     yield chunk(_REASONING + _encode(text) + b"}")
                 case BlockDelta(delta=ToolInputDelta(partial_json=fragment)):
-                    number = tool_numbers.get(event.index)
-                    if number is not None:
-                        yield chunk(_TOOL_ARGS + number + _ARGS + _encode(fragment) + _CLOSE_TOOL)
+                    call_number = tool_numbers.get(event.index)
+                    if call_number is not None:
+                        yield chunk(_TOOL_ARGS + call_number + _ARGS + _encode(fragment) + _CLOSE_TOOL)
                 case MessageDelta():
                     usage = merge_usage(usage, event.usage)
                     finish = _FINISH.get(event.stop_reason, _FINISH[None])
@@ -172,12 +171,12 @@ async def _translate(
                 case StreamError():
                     yield stream_error_frame(event.kind, event.message)
                     return
-                case BlockStart() | BlockStop() | MessageStop() | Ping() | BlockDelta(delta=SignatureDelta()):
-                    pass
+                case BlockStart() | BlockStop() | MessageStop() | Ping() | BlockDelta():
+                    pass  # boundaries, pings and signatures: nothing in OpenAI's chunks
                 case _:
-                    assert_never(event)  # type: ignore[arg-type]
+                    assert_never(event)
     if not head:  # an empty event stream (the service never hands one over)
-        head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), exchange.alias or model)
+        head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), record.alias or model)
     if not finished:  # the grammar guarantees a MessageDelta; never end a chunk list without one
         yield head + _FINISH[None] + tail
     if include_usage:
@@ -186,9 +185,9 @@ async def _translate(
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent], request: ChatRequest, exchange: Exchange
+    events: EventStream, request: ChatRequest, record: RequestRecord
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames (``data: ...\\n\\n``) of the chunk stream for an OpenAI client."""
-    if exchange.upstream_protocol == "openai":
-        return _relay(events, exchange.alias)
-    return _translate(events, request.include_usage is True, exchange, request.model)
+    if record.upstream_protocol == "openai":
+        return _native_frames(events, record.alias)
+    return _translated_frames(events, request.include_usage is True, record, request.model)

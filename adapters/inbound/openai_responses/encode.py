@@ -42,9 +42,7 @@ from adapters.protocols.openai.responses.response import (
     Usage,
 )
 from domain.errors import ErrorKind
-from domain.exchange import Exchange
 from domain.ir import (
-    UNSET,
     AnyBlock,
     ChatResponse,
     ImageBlock,
@@ -58,6 +56,7 @@ from domain.ir import (
 )
 from domain.ir import Usage as IRUsage
 from domain.ir.arguments import RAW_ARGUMENTS_KEY
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +90,7 @@ def encode_response(response: Response) -> bytes:
 
 def wire_usage(usage: IRUsage) -> Usage:
     def count(value: int | msgspec.UnsetType) -> int:
-        return 0 if value is UNSET else value  # type: ignore[return-value]
+        return value if isinstance(value, int) else 0
 
     input_tokens, output_tokens = count(usage.input_tokens), count(usage.output_tokens)
     return Usage(
@@ -203,9 +202,9 @@ def mark_incomplete(items: list[OutputItem]) -> None:
         items[-1].status = "incomplete"
 
 
-def from_ir(response: ChatResponse, call: ResponsesCall, exchange: Exchange) -> Response:
+def from_ir(response: ChatResponse, call: ResponsesCall, record: RequestRecord) -> Response:
     """The Response for an upstream's answer to ``call``."""
-    items = output_items(response.content, exchange.upstream_protocol, call.custom_tools)
+    items = output_items(response.content, record.upstream_protocol, call.custom_tools)
     details = incomplete_details(response.stop_reason)
     if details is not None:
         mark_incomplete(items)
@@ -214,7 +213,7 @@ def from_ir(response: ChatResponse, call: ResponsesCall, exchange: Exchange) -> 
         status="completed" if details is None else "incomplete",
         completed_at=int(time.time()) if details is None else None,
         incomplete_details=details,
-        model=exchange.alias or response.model or call.head.model,
+        model=record.alias or response.model or call.head.model,
         output=items,
         usage=wire_usage(response.usage),
     )

@@ -47,6 +47,7 @@ _part = msgspec.json.Decoder(wire.Part)
 _encode = msgspec.json.Encoder().encode
 _TEXT_PARTS = frozenset({"input_text", "output_text"})
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
+_CONVERSATION_ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant"}
 
 
 class Conversation:
@@ -146,7 +147,7 @@ def _message(item: wire.InputItem, where: str, out: Conversation) -> None:
             if role in ("system", "developer"):
                 out.system.append(TextBlock(text=content))
             else:
-                out.add(role, TextBlock(text=content))  # type: ignore[arg-type]
+                out.add(_CONVERSATION_ROLES[role], TextBlock(text=content))
         return
     for j, raw in enumerate(content):
         path = f"{where}.content[{j}]"
@@ -162,7 +163,7 @@ def _message(item: wire.InputItem, where: str, out: Conversation) -> None:
             continue
         block = _block(part, raw, path)
         if block is not None:
-            out.add(role, block)  # type: ignore[arg-type]
+            out.add(_CONVERSATION_ROLES[role], block)
 
 
 def _part_text(part: wire.Part, path: str) -> str:

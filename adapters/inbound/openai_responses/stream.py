@@ -31,13 +31,11 @@ from typing import assert_never
 from adapters.inbound.openai_responses.decode import ResponsesCall
 from adapters.inbound.openai_responses.stream_output import TEXT, StreamOutput
 from adapters.protocols.openai.responses.response import Response
-from domain.accumulate import merge_usage
-from domain.exchange import Exchange
 from domain.ir import (
-    AnyEvent,
     BlockDelta,
     BlockStart,
     BlockStop,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
@@ -45,18 +43,20 @@ from domain.ir import (
     StreamError,
     TextDelta,
     Usage,
+    merge_usage,
 )
+from domain.request_record import RequestRecord
 
 FinalHook = Callable[[Response], Awaitable[None]]
 
 
 async def _encode_events(
-    events: AsyncIterator[AnyEvent], call: ResponsesCall, exchange: Exchange, on_final: FinalHook | None
+    events: EventStream, call: ResponsesCall, record: RequestRecord, on_final: FinalHook | None
 ) -> AsyncIterator[bytes]:
-    out = StreamOutput(call, exchange)
+    out = StreamOutput(call, record)
     frames = out.frames
     final: Response | None = None
-    async with aclosing(events):  # type: ignore[type-var]
+    async with aclosing(events):
         async for event in events:
             if out.head is None and not isinstance(event, MessageStart):
                 out.start(call.head.model, Usage())  # a stream must open with MessageStart; be robust
@@ -81,7 +81,7 @@ async def _encode_events(
                     final = out.fail(event.kind, event.message)
                     break
                 case _:
-                    assert_never(event)  # type: ignore[arg-type]
+                    assert_never(event)
             if frames:
                 yield b"".join(frames)
                 frames.clear()
@@ -96,11 +96,11 @@ async def _encode_events(
 
 
 def encode_stream(
-    events: AsyncIterator[AnyEvent],
+    events: EventStream,
     call: ResponsesCall,
-    exchange: Exchange,
+    record: RequestRecord,
     on_final: FinalHook | None = None,
 ) -> AsyncIterator[bytes]:
     """Complete SSE frames of the Responses event stream for ``call``; ``on_final`` (when
     given) is awaited with the final Response before the event that carries it."""
-    return _encode_events(events, call, exchange, on_final)
+    return _encode_events(events, call, record, on_final)

@@ -28,8 +28,6 @@ from adapters.protocols.openai.responses.response import (
     Response,
     SummaryText,
 )
-from domain.accumulate import merge_usage
-from domain.exchange import Exchange
 from domain.ir import (
     RedactedThinkingBlock,
     SignatureDelta,
@@ -41,7 +39,9 @@ from domain.ir import (
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    merge_usage,
 )
+from domain.request_record import RequestRecord
 
 _encode = msgspec.json.Encoder().encode
 _replace = msgspec.structs.replace
@@ -112,9 +112,9 @@ class StreamItem:
 class StreamOutput:
     """The state of one response's stream; each method appends the frames it produces."""
 
-    def __init__(self, call: ResponsesCall, exchange: Exchange) -> None:
-        self.call, self.exchange = call, exchange
-        self.protocol = exchange.upstream_protocol
+    def __init__(self, call: ResponsesCall, record: RequestRecord) -> None:
+        self.call, self.record = call, record
+        self.protocol = record.upstream_protocol
         self.frames: list[bytes] = []
         self.seq = 0
         self.head: Response | None = None
@@ -130,7 +130,7 @@ class StreamOutput:
         self.seq += 1
 
     def start(self, model: str, usage: Usage) -> None:
-        self.head = _replace(self.call.head, model=self.exchange.alias or model or self.call.head.model)
+        self.head = _replace(self.call.head, model=self.record.alias or model or self.call.head.model)
         self.usage = merge_usage(self.usage, usage)
         self.emit(ev.ResponseCreated, response=self.head)
         self.emit(ev.ResponseInProgress, response=self.head)

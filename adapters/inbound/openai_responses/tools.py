@@ -26,7 +26,7 @@ from msgspec import UNSET, UnsetType
 from adapters.inbound.openai_responses.validation import decode_at, missing
 from adapters.protocols.openai.responses import request as wire
 from domain.errors import invalid_request
-from domain.ir import Tool, ToolChoice
+from domain.ir import Tool, ToolChoice, ToolChoiceMode
 
 _tool = msgspec.json.Decoder(wire.ToolDef)
 _choice = msgspec.json.Decoder(str | wire.ToolChoiceObject | None)
@@ -34,8 +34,8 @@ _text = msgspec.json.Decoder(wire.TextConfig | None)
 _schema = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder().encode
 
-_CHOICE_MODES = {"auto": "auto", "required": "any", "none": "none"}
-_ALLOWED_MODES = {"auto": "auto", "required": "any"}
+_CHOICE_MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "required": "any", "none": "none"}
+_ALLOWED_MODES: dict[str, ToolChoiceMode] = {"auto": "auto", "required": "any"}
 _JSON_OBJECT = msgspec.Raw(b'{"type":"json_object"}')
 _format = msgspec.json.Decoder(wire.CustomFormat)
 CUSTOM_INPUT_SCHEMA = msgspec.Raw(
@@ -143,7 +143,7 @@ def tool_choice_to_ir(raw: msgspec.Raw, dropped: list[str]) -> ToolChoice | Unse
                 f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
                 param="tool_choice",
             )
-        return ToolChoice(mode=mode)  # type: ignore[arg-type]
+        return ToolChoice(mode=mode)
     if choice.type in ("function", "custom"):
         if choice.name is UNSET:
             raise missing("tool_choice.name")
@@ -153,7 +153,7 @@ def tool_choice_to_ir(raw: msgspec.Raw, dropped: list[str]) -> ToolChoice | Unse
         mode = _ALLOWED_MODES.get(choice.mode) if isinstance(choice.mode, str) else None
         if mode is None:
             raise invalid_request("tool_choice.mode must be 'auto' or 'required'.", param="tool_choice.mode")
-        return ToolChoice(mode=mode)  # type: ignore[arg-type]
+        return ToolChoice(mode=mode)
     dropped.append(f"tool_choice:{choice.type}")
     return UNSET
 

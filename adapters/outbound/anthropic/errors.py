@@ -7,13 +7,11 @@ the ``GatewayError``'s ``code`` so that an Anthropic frontdoor can keep types no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
 
-from adapters.outbound.errors import ErrorDetail, kind_of_names, upstream_error
+from adapters.outbound.errors import ErrorDetail, kind_of_names
 from adapters.protocols.anthropic.response import ErrorBody
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import ErrorKind
 
 _decode_error = msgspec.json.Decoder(ErrorBody).decode
 
@@ -30,6 +28,3 @@ def parse_error_body(body: bytes) -> ErrorDetail | None:
         return None
     return ErrorDetail(error.message, code=error.type)
 
-
-def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> GatewayError:
-    return upstream_error(status, headers, body, provider, parse_error_body)

@@ -52,7 +52,8 @@ import msgspec
 import structlog
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from adapters.outbound import ProviderSettings
+from adapters.outbound.anthropic.settings import AnthropicSettings
+from adapters.outbound.reasoning import MIN_BUDGET, effort_to_budget
 from adapters.protocols.anthropic import request as wire
 from adapters.protocols.anthropic.request import tool_id
 from domain.errors import ErrorKind, GatewayError
@@ -69,7 +70,6 @@ from domain.ir import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from domain.reasoning import MIN_BUDGET, effort_to_budget
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +92,7 @@ class _ResponseFormat(Struct):
 _RESPONSE_FORMAT = msgspec.json.Decoder(_ResponseFormat)
 
 
-def build_body(request: ChatRequest, model: str, settings: ProviderSettings) -> bytes:
+def build_body(request: ChatRequest, model: str, settings: AnthropicSettings) -> bytes:
     """The ``/v1/messages`` body for ``model``."""
     native = request.native
     if native is not UNSET and native.protocol == "anthropic":
@@ -104,17 +104,17 @@ def build_body(request: ChatRequest, model: str, settings: ProviderSettings) -> 
             else:
                 del fields["stream"]
         return _ENCODER.encode(fields)
-    return _ENCODER.encode(_translate(request, model, settings))
+    return _ENCODER.encode(_wire_request(request, model, settings))
 
 
-def build_count_tokens_body(request: ChatRequest, model: str, settings: ProviderSettings) -> bytes:
+def build_count_tokens_body(request: ChatRequest, model: str, settings: AnthropicSettings) -> bytes:
     """The ``/v1/messages/count_tokens`` body for ``model``."""
     native = request.native
     if native is not UNSET and native.protocol == "anthropic":
         fields = {k: v for k, v in native.fields.items() if k in wire.COUNT_TOKENS_FIELDS}
         fields["model"] = Raw(_ENCODER.encode(model))
         return _ENCODER.encode(fields)
-    body = _translate(request, model, settings)
+    body = _wire_request(request, model, settings)
     return _ENCODER.encode(
         wire.CountTokensBody(
             model=body.model,
@@ -132,7 +132,7 @@ def _invalid(message: str, param: str) -> GatewayError:
     return GatewayError(ErrorKind.INVALID_REQUEST, message, param=param)
 
 
-def _translate(request: ChatRequest, model: str, settings: ProviderSettings) -> wire.MessagesBody:
+def _wire_request(request: ChatRequest, model: str, settings: AnthropicSettings) -> wire.MessagesBody:
     dropped: list[str] = []
     if request.n is not UNSET and request.n > 1:
         raise _invalid("n > 1 is not supported by this model's provider (Anthropic protocol).", "n")

@@ -10,6 +10,8 @@ frontdoor to relay.
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from adapters.protocols.anthropic import response as wire
@@ -20,6 +22,7 @@ from domain.ir import (
     NativeResponse,
     OpaqueBlock,
     RedactedThinkingBlock,
+    StopReason,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
@@ -76,7 +79,7 @@ def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
         id=message.id,
         model=message.model,
         content=blocks,
-        stop_reason=message.stop_reason,  # type: ignore[arg-type]  # passed through as is
+        stop_reason=cast(StopReason | None, message.stop_reason),  # Anthropic's vocabulary: as it is
         stop_sequence=message.stop_sequence,
         usage=usage_to_ir(message.usage),
         native=NativeResponse(protocol="anthropic", body=body),

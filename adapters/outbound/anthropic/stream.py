@@ -12,7 +12,8 @@ the rest of the body is read (and ignored) so that the connection can go back to
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
+from typing import cast
 
 import msgspec
 
@@ -28,11 +29,13 @@ from domain.ir import (
     BlockStart,
     BlockStop,
     Delta,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
     Ping,
     SignatureDelta,
+    StopReason,
     StreamError,
     TextDelta,
     ThinkingDelta,
@@ -75,11 +78,11 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
         case "content_block_stop" if index is not None:
             return BlockStop(index=index, native=data)
         case "message_delta":
-            delta = event.delta or wire.Delta()
+            ending = event.delta or wire.Delta()
             usage = usage_to_ir(event.usage) if event.usage is not None else Usage()
             return MessageDelta(
-                stop_reason=delta.stop_reason,  # type: ignore[arg-type]  # passed through as is
-                stop_sequence=delta.stop_sequence,
+                stop_reason=cast(StopReason | None, ending.stop_reason),  # Anthropic's vocabulary: as it is
+                stop_sequence=ending.stop_sequence,
                 usage=usage,
                 native=data,
             )
@@ -92,17 +95,12 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
             return Ping(native=data)
 
 
-def parse_stream(lines: AsyncIterator[bytes], scrub: Scrubber = NO_SECRETS) -> AsyncIterator[AnyEvent]:
-    """IR events from the lines of an Anthropic ``/v1/messages`` stream."""
-    return parse_upstream(nullcontext(lines), scrub=scrub)
-
-
 async def parse_upstream(
     opener: AbstractAsyncContextManager[AsyncIterator[bytes]], *, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
-    """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
-    with the iterator): the provider's stream is this generator, one hop less per event. Its
-    errors (opening, reading, parsing) leave it scrubbed."""
+) -> EventStream:
+    """IR events of the ``/v1/messages`` stream whose lines ``opener`` opens on the first
+    ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
+    hop less per event. Its errors (opening, reading, parsing) leave it scrubbed."""
     stopped = False
     try:
         async with opener as lines:

@@ -22,11 +22,13 @@ def reason(exc: BaseException) -> str:
 
 
 def unavailable(name: str, exc: BaseException) -> GatewayError:
-    return GatewayError(ErrorKind.UNAVAILABLE, f"Provider '{name}' is unreachable: {reason(exc)}", provider=name)
+    message = f"Provider '{name}' is unreachable: {reason(exc)}"
+    return GatewayError(ErrorKind.UNAVAILABLE, message, provider=name)
 
 
 def timed_out(name: str, seconds: float) -> GatewayError:
-    return GatewayError(ErrorKind.TIMEOUT, f"Provider '{name}' did not answer within {seconds:g} s", provider=name)
+    message = f"Provider '{name}' did not answer within {seconds:g} s"
+    return GatewayError(ErrorKind.TIMEOUT, message, provider=name)
 
 
 def unreachable(error: GatewayError) -> GatewayError:
@@ -36,11 +38,13 @@ def unreachable(error: GatewayError) -> GatewayError:
 
 
 def unusable_url(name: str, exc: BaseException) -> GatewayError:
-    return GatewayError(ErrorKind.CONFIGURATION, f"Provider '{name}' has an unusable URL: {reason(exc)}", provider=name)
+    message = f"Provider '{name}' has an unusable URL: {reason(exc)}"
+    return GatewayError(ErrorKind.CONFIGURATION, message, provider=name)
 
 
 def unreadable(name: str, exc: BaseException) -> GatewayError:
-    return GatewayError(ErrorKind.PROTOCOL, f"Provider '{name}' sent an unreadable response: {reason(exc)}", provider=name)
+    message = f"Provider '{name}' sent an unreadable response: {reason(exc)}"
+    return GatewayError(ErrorKind.PROTOCOL, message, provider=name)
 
 
 def closed_early(name: str, *, answered: bool, detail: str = "") -> GatewayError:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
 
-from adapters.outbound.errors import ErrorDetail, kind_of_names, upstream_error
+from adapters.outbound.errors import ErrorDetail, kind_of_names
 from adapters.protocols.openai.response import ErrorEnvelope, ErrorObject
-from domain.errors import ErrorKind, GatewayError
+from domain.errors import ErrorKind
 
 _envelope = msgspec.json.Decoder(ErrorEnvelope)
 
@@ -43,6 +41,3 @@ def parse_error_body(body: bytes) -> ErrorDetail | None:
             return ErrorDetail(text)
     return None
 
-
-def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> GatewayError:
-    return upstream_error(status, headers, body, provider, parse_error_body)

@@ -41,7 +41,8 @@ import msgspec
 import structlog
 from msgspec import UNSET
 
-from adapters.outbound import ProviderSettings
+from adapters.outbound.openai.settings import OpenAISettings
+from adapters.outbound.reasoning import budget_to_effort
 from adapters.protocols.openai import request as wire
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
@@ -59,7 +60,6 @@ from domain.ir import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from domain.reasoning import budget_to_effort
 
 log = structlog.get_logger(__name__)
 
@@ -75,12 +75,12 @@ USER_MAX_LENGTH = 64  # OpenAI answers 400 to a longer ``user``
 UserPart = wire.TextPart | wire.ImageURLPart | msgspec.Raw
 
 
-def build_body(request: ChatRequest, model: str, settings: ProviderSettings) -> bytes:
+def build_body(request: ChatRequest, model: str, settings: OpenAISettings) -> bytes:
     """The JSON body to POST to ``{base_url}/chat/completions`` for ``model``."""
     native = request.native
     if native is not UNSET and native.protocol == "openai":
         return _native_body(native.fields, model, request.stream)
-    return _encoder.encode(_translate(request, model, settings))
+    return _encoder.encode(_wire_request(request, model, settings))
 
 
 def _native_body(fields: dict[str, msgspec.Raw], model: str, stream: bool) -> bytes:
@@ -104,7 +104,7 @@ def _misplaced(tag: str, where: str) -> GatewayError:
     return GatewayError(ErrorKind.INVALID_REQUEST, f"A '{tag}' block cannot appear in {where}.")
 
 
-def _translate(request: ChatRequest, model: str, settings: ProviderSettings) -> wire.OutRequest:
+def _wire_request(request: ChatRequest, model: str, settings: OpenAISettings) -> wire.OutRequest:
     messages: list[wire.OutMessage] = []
     if request.system:
         messages.append(wire.SystemMessage(content="\n\n".join(block.text for block in request.system)))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
 import msgspec
 import structlog
 
+from adapters.outbound.ids import new_call_id
 from adapters.outbound.openai.errors import error_object, kind_of
 from adapters.protocols.openai.response import ChatCompletion, ChatCompletionHead, Message, ToolCall
 from adapters.protocols.openai.response import Usage as WireUsage
@@ -39,12 +39,6 @@ STOP_REASONS: dict[str, StopReason] = {
 }
 
 
-def new_call_id() -> str:
-    """An id for a tool call the upstream sent without one (legacy ``function_call``, some
-    servers' streams): other protocols require one to pair the call with its result."""
-    return "call_" + uuid4().hex[:24]
-
-
 def stop_of(finish_reason: str, stop_reason: object, has_tools: bool) -> tuple[StopReason, str | None]:
     """IR stop reason and stop sequence of a choice's ``finish_reason`` and (vLLM's)
     ``stop_reason``: the stop string matched, when it is a string and the reason is "stop".
@@ -66,7 +60,8 @@ def tool_input(arguments: str | None | Any) -> msgspec.Raw:
     """The IR input of a tool call's ``arguments`` string (see ``domain.ir.arguments``)."""
     raw, valid = _tool_input(arguments if isinstance(arguments, str) else None)
     if not valid:
-        log.warning("response.tool_arguments_invalid", length=len(arguments))
+        length = len(arguments) if isinstance(arguments, str) else 0
+        log.warning("response.tool_arguments_invalid", length=length)
     return raw
 
 
@@ -108,11 +103,12 @@ def usage_of(wire: WireUsage | None | Any) -> Usage:
     )
 
 
-def _relayed(body: bytes) -> ChatResponse:
+def _head_only(body: bytes) -> ChatResponse:
     try:
         head = _head_decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise GatewayError(ErrorKind.PROTOCOL, f"Upstream sent an unreadable chat.completion: {exc}") from None
+        message = f"Upstream sent an unreadable chat.completion: {exc}"
+        raise GatewayError(ErrorKind.PROTOCOL, message) from None
     if not head.choices and head.error:
         error = error_object(head.error, "upstream")
         raise GatewayError(kind_of(error), error.message or "Upstream reported an error.")
@@ -139,7 +135,7 @@ def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
     upstream), so only what routing and logging need is read (id, model, usage, an error).
     """
     if not content:
-        return _relayed(body)
+        return _head_only(body)
     try:
         wire = _decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -149,29 +145,29 @@ def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
     if not wire.choices and wire.error:
         error = error_object(wire.error, "upstream")
         raise GatewayError(kind_of(error), error.message or "Upstream reported an error.")
-    content: list[AnyBlock] = []
+    blocks: list[AnyBlock] = []
     stop_reason: StopReason | None = None
     stop_sequence: str | None = None
     if wire.choices:
         choice = wire.choices[0]
         message = choice.message or Message()
         if thinking := reasoning_of(message):
-            content.append(ThinkingBlock(thinking=thinking))
+            blocks.append(ThinkingBlock(thinking=thinking))
         if text := text_of(message.content):
-            content.append(TextBlock(text=text))
+            blocks.append(TextBlock(text=text))
         if message.refusal:
-            content.append(TextBlock(text=message.refusal))
+            blocks.append(TextBlock(text=message.refusal))
         for call in message.tool_calls or ():
-            content.append(_tool_block(call))
+            blocks.append(_tool_block(call))
         if message.function_call:
-            content.append(_tool_block(ToolCall(function=message.function_call)))
+            blocks.append(_tool_block(ToolCall(function=message.function_call)))
         if choice.finish_reason:
             has_tools = bool(message.tool_calls or message.function_call)
             stop_reason, stop_sequence = stop_of(choice.finish_reason, choice.stop_reason, has_tools)
     return ChatResponse(
         id=wire.id,
         model=wire.model,
-        content=content,
+        content=blocks,
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
         usage=usage_of(wire.usage),

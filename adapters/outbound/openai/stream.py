@@ -1,18 +1,18 @@
 """An upstream chat.completion.chunk stream -> IR events.
 
 OpenAI streams have no block boundaries: content, reasoning and tool-call fragments simply
-arrive in deltas. The IR grammar is synthesised here: a block opens on the first non-empty
-fragment of a kind (text, thinking, or a new tool-call index) and closes when another kind
-starts or the choice finishes. The final ``MessageDelta`` waits for ``[DONE]`` (or the end of
-the body after a finish_reason) so that it carries the usage of the trailing usage chunk.
+arrive in deltas, which ``deltas.ChunkDeltas`` turns into IR blocks (``DeltaBlocks``, shared
+with any kind that streams the same way). The final ``MessageDelta`` waits for ``[DONE]`` (or
+the end of the body after a finish_reason) so that it carries the usage of the trailing usage
+chunk.
 
 Native rule: each frame's data rides on the first event it yields; a frame that yields no IR
 event yields ``Ping(native=data)`` so a same-protocol frontdoor can still relay it. The
 usage-only chunk (``choices: []``) is relayed only when the client asked for it
 (``relay_usage``): the gateway forces ``include_usage`` upstream to log tokens.
 
-Relay mode (``relay=True``: an OpenAI client, which gets the frames as they are): only what the
-service and the stream's end need is read (ids, usage, the finish, an error frame); the first
+Heads only (``content=False``: an OpenAI client, which gets the frames as they are): only what
+the service and the stream's end need is read (ids, usage, the finish, an error frame); the first
 chunk yields ``MessageStart`` and every other relayed frame a ``Ping``, each with its native
 data, then ``MessageDelta`` and ``MessageStop`` as usual. The content is never parsed.
 
@@ -24,47 +24,32 @@ its message and native data scrubbed of secrets; every ``GatewayError`` leaving 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
-import structlog
 
+from adapters.outbound.openai.deltas import ChunkDeltas
 from adapters.outbound.openai.errors import error_object, kind_of
-from adapters.outbound.openai.response import (
-    new_call_id,
-    reasoning_of,
-    stop_of,
-    text_of,
-    usage_of,
-)
+from adapters.outbound.openai.response import stop_of, usage_of
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
-from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead, Message, ToolCall
+from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead
 from adapters.protocols.sse import decode_sse
-from domain.accumulate import merge_usage
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
     BlockDelta,
-    BlockStart,
-    BlockStop,
+    EventStream,
     MessageDelta,
     MessageStart,
     MessageStop,
     Ping,
     StopReason,
     StreamError,
-    TextBlock,
     TextDelta,
-    ThinkingBlock,
-    ThinkingDelta,
-    ToolInputDelta,
-    ToolUseBlock,
     Usage,
+    merge_usage,
 )
-from domain.ir.arguments import EMPTY_OBJECT
-
-log = structlog.get_logger(__name__)
 
 _decoder = msgspec.json.Decoder(ChatCompletionChunk)
 _head_decoder = msgspec.json.Decoder(ChatCompletionChunkHead)
@@ -72,105 +57,18 @@ _replace = msgspec.structs.replace
 DONE = b"[DONE]"
 
 
-class _Blocks:
-    """Which IR block is open, and the tool calls seen, for one stream."""
-
-    __slots__ = ("by_index", "next_index", "open_index", "open_kind", "open_tool", "tool_ids", "tools")
-
-    def __init__(self) -> None:
-        self.next_index = 0
-        self.open_index = -1
-        self.open_kind: str | None = None  # "text" | "thinking" | "tool"
-        self.open_tool: int | None = None  # key of the open tool call
-        self.tools: dict[int, int] = {}  # tool-call key -> block index
-        self.tool_ids: dict[int, str] = {}  # tool-call key -> the id the upstream gave it ("": none)
-        self.by_index: dict[int, int] = {}  # upstream tool-call index -> key of its latest call
-
-    def close(self, out: list[AnyEvent]) -> None:
-        if self.open_kind is not None:
-            out.append(BlockStop(index=self.open_index))
-            self.open_kind = self.open_tool = None
-
-    def _open(self, kind: str, block: TextBlock | ThinkingBlock | ToolUseBlock, out: list[AnyEvent]) -> None:
-        self.close(out)
-        self.open_index, self.open_kind = self.next_index, kind
-        self.next_index += 1
-        out.append(BlockStart(index=self.open_index, block=block))
-
-    def text(self, text: str, out: list[AnyEvent]) -> None:
-        if self.open_kind != "text":
-            self._open("text", TextBlock(text=""), out)
-        out.append(BlockDelta(index=self.open_index, delta=TextDelta(text=text)))
-
-    def thinking(self, text: str, out: list[AnyEvent]) -> None:
-        if self.open_kind != "thinking":
-            self._open("thinking", ThinkingBlock(thinking=""), out)
-        out.append(BlockDelta(index=self.open_index, delta=ThinkingDelta(thinking=text)))
-
-    def _key(self, call: ToolCall) -> int:
-        """The key of the call a fragment belongs to; keys count calls from 0 in arrival order.
-
-        A fragment belongs to the call of its ``index``, unless it brings a new ``id``: some
-        OpenAI-compatible servers (Gemini's) send every parallel call at index 0, each with its
-        own id. Without an index (legacy function_call, a few servers) a new id starts a new call.
-        """
-        if isinstance(call.index, int):
-            key = self.by_index.get(call.index)
-            if key is None or (call.id and self.tool_ids[key] and call.id != self.tool_ids[key]):
-                key = self.by_index[call.index] = len(self.tools)
-            return key
-        if self.open_tool is not None and (not call.id or call.id == self.tool_ids.get(self.open_tool)):
-            return self.open_tool
-        return len(self.tools)
-
-    def tool(self, call: ToolCall, out: list[AnyEvent]) -> None:
-        key = self._key(call)
-        function = call.function or None
-        if key not in self.tools:
-            self.tool_ids[key] = call.id or ""  # the upstream's id: "" when it sent none
-            name = (function.name if function else None) or ""
-            block = ToolUseBlock(id=call.id or new_call_id(), name=name, input=EMPTY_OBJECT)
-            self._open("tool", block, out)
-            self.tools[key], self.open_tool = self.open_index, key
-        elif self.open_tool != key:
-            # A fragment for a call whose block already closed: the IR cannot reopen it.
-            log.warning("stream.tool_fragment_late", tool_index=key)
-            return
-        arguments = function.arguments if function else None
-        if arguments:
-            out.append(BlockDelta(index=self.open_index, delta=ToolInputDelta(partial_json=arguments)))
-
-    def delta(self, delta: Message, out: list[AnyEvent]) -> None:
-        if thinking := reasoning_of(delta):
-            self.thinking(thinking, out)
-        text = text_of(delta.content)
-        if delta.refusal:
-            text += delta.refusal
-        if text:
-            self.text(text, out)
-        for call in delta.tool_calls or ():
-            self.tool(call, out)
-        if delta.function_call:
-            self.tool(ToolCall(function=delta.function_call), out)
-
-
 Opener = AbstractAsyncContextManager[AsyncIterator[bytes]]
 
 
-def parse_stream(
-    lines: AsyncIterator[bytes], *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
-    """IR events of an upstream chat.completion.chunk stream (choice 0; other choices' frames
-    only reach an OpenAI client through ``native``); ``relay``: see the module's docstring."""
-    return parse_upstream(nullcontext(lines), relay_usage=relay_usage, relay=relay, scrub=scrub)
-
-
 def parse_upstream(
-    opener: Opener, *, relay_usage: bool, relay: bool = False, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
-    """``parse_stream`` of the lines ``opener`` opens on the first ``__anext__`` (and closes
-    with the iterator): the provider's stream is this generator, one hop less per event."""
-    return _relay_events(opener, relay_usage, scrub) if relay else _events(opener, relay_usage, scrub)
+    opener: Opener, *, relay_usage: bool, content: bool = True, scrub: Scrubber = NO_SECRETS
+) -> EventStream:
+    """IR events of the chat.completion.chunk stream whose lines ``opener`` opens on the first
+    ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
+    hop less per event. Choice 0 becomes IR; other choices' frames only reach an OpenAI client
+    through ``native``. ``content=False``: see the module's docstring."""
+    events = _content_events if content else _head_events
+    return events(opener, relay_usage, scrub)
 
 
 def _unreadable(exc: Exception) -> GatewayError:
@@ -194,9 +92,10 @@ def _decode(decoder: Any, data: bytes, started: bool, scrub: Scrubber) -> tuple[
     return chunk, scrub.stream_error(kind.value, message, data)
 
 
-async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
+async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> EventStream:
     try:
-        blocks = _Blocks()
+        deltas = ChunkDeltas()
+        blocks = deltas.blocks
         started = finished = False
         stop_reason: StopReason | None = None
         stop_sequence: str | None = None
@@ -242,13 +141,12 @@ async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIt
                     if choice.index != 0:
                         continue
                     if choice.delta:
-                        blocks.delta(choice.delta, out)
+                        deltas.add(choice.delta, out)
                     if choice.finish_reason:
                         blocks.close(out)
                         finished = True
-                        has_tools = bool(blocks.tools)
                         stop_reason, stop_sequence = stop_of(
-                            choice.finish_reason, choice.stop_reason, has_tools
+                            choice.finish_reason, choice.stop_reason, blocks.has_tools
                         )
                 if out:
                     out[0] = _replace(out[0], native=data)
@@ -267,15 +165,15 @@ async def _events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIt
                 blocks.close(closing)
                 for event in closing:
                     yield event
-                stop_reason = "tool_use" if blocks.tools else "end_turn"
+                stop_reason = "tool_use" if blocks.has_tools else "end_turn"
             yield MessageDelta(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=usage)
             yield MessageStop()
     except GatewayError as exc:
         raise scrub.error(exc) from None
 
 
-async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> AsyncIterator[AnyEvent]:
-    """``_events``' frames, natives and ending, reading only the chunks' heads."""
+async def _head_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> EventStream:
+    """``_content_events``' frames, natives and ending, reading only the chunks' heads."""
     try:
         started = finished = has_tools = False
         stop_reason: StopReason | None = None
@@ -291,7 +189,7 @@ async def _relay_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> A
                     yield failed
                     return
                 if not started and not chunk.choices and not (chunk.id or chunk.model):
-                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_events``)
+                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_content_events``)
                     continue
                 if chunk.usage:
                     usage = merge_usage(usage, usage_of(chunk.usage))

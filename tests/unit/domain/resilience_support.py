@@ -9,7 +9,6 @@ from contextlib import aclosing
 
 from domain.circuits import Breakers, BreakerSettings, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
 from domain.ir import (
     AnyEvent,
     BlockDelta,
@@ -25,6 +24,7 @@ from domain.ir import (
     TextDelta,
 )
 from domain.ports import NullObserver
+from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, RoutingTable, Target
 from domain.service import ChatService
@@ -148,15 +148,15 @@ class Harness:
     def deployment(self, provider: str, model: str = "m") -> Deployment:
         return self.breakers.deployment(provider, model)
 
-    async def complete(self, model: str = "m", text: str = "hi") -> tuple[ChatResponse, Exchange]:
-        exchange = Exchange()
-        return await self.service.complete(ask(model, text), exchange), exchange
+    async def complete(self, model: str = "m", text: str = "hi") -> tuple[ChatResponse, RequestRecord]:
+        record = RequestRecord()
+        return await self.service.complete(ask(model, text), record), record
 
-    async def stream(self) -> tuple[list[AnyEvent], Exchange]:
-        exchange = Exchange()
-        events = await self.service.stream(REQUEST, exchange)
+    async def stream(self) -> tuple[list[AnyEvent], RequestRecord]:
+        record = RequestRecord()
+        events = await self.service.stream(REQUEST, record)
         async with aclosing(events):  # type: ignore[type-var]
-            return [e async for e in events], exchange
+            return [e async for e in events], record
 
 
 class Recorder(NullObserver):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from domain.errors import ErrorKind, GatewayError
 import random
 from collections import Counter
 
+import pytest
+
+from domain.errors import ErrorKind, GatewayError
 from domain.routing import Destination, Rewrite, Route, RoutingTable, Rule, Target, attempt_order, resolve
 
 
@@ -46,62 +46,62 @@ def test_exact_rewrite_wins_and_reports_alias() -> None:
 
 def test_exact_rewrite_without_response_rewrite_has_no_alias() -> None:
     route = resolve(table(), "fast")
-    assert route.primary == Target(provider="groq", model="llama-3.1-8b")
+    assert route.targets[0] == Target(provider="groq", model="llama-3.1-8b")
     assert route.alias is None
 
 
 def test_longest_prefix_rewrite_wins_over_shorter_prefix() -> None:
     route = resolve(table(), "claude-sonnet-4-5")
-    assert route.primary == Target(provider="anthropic", model="claude-sonnet-4-5-20250929")
+    assert route.targets[0] == Target(provider="anthropic", model="claude-sonnet-4-5-20250929")
     assert route.alias is None
 
 
 def test_prefix_rewrite_maps_every_matching_model() -> None:
     route = resolve(table(), "claude-sonnet-4")
-    assert route.primary == Target(provider="openai", model="gpt-5-mini")
+    assert route.targets[0] == Target(provider="openai", model="gpt-5-mini")
     assert route.alias == "claude-sonnet-4"
 
 
 def test_prefix_rewrite_without_model_keeps_requested_model() -> None:
-    assert resolve(table(), "keep-this").primary == Target(provider="vllm", model="keep-this")
+    assert resolve(table(), "keep-this").targets[0] == Target(provider="vllm", model="keep-this")
 
 
 def test_exact_rewrite_beats_prefix_rewrite() -> None:
     t = table(exact={"claude-sonnet-x": rw("groq", "m")})
-    assert resolve(t, "claude-sonnet-x").primary.provider == "groq"
+    assert resolve(t, "claude-sonnet-x").targets[0].provider == "groq"
 
 
 def test_provider_prefix_strips_the_prefix_upstream() -> None:
     route = resolve(table(), "openai/gpt-4o")
-    assert route.primary == Target(provider="openai", model="gpt-4o")
+    assert route.targets[0] == Target(provider="openai", model="gpt-4o")
     assert route.alias is None
 
 
 def test_provider_prefix_maps_key_to_provider_name() -> None:
-    assert resolve(table(), "local/meta-llama/Llama-3.1-8B").primary == Target(
+    assert resolve(table(), "local/meta-llama/Llama-3.1-8B").targets[0] == Target(
         provider="vllm", model="meta-llama/Llama-3.1-8B"
     )
 
 
 def test_unknown_prefix_falls_through_to_rules_and_default_with_full_name() -> None:
-    assert resolve(table(), "meta-llama/Llama-3").primary == Target(provider="openai", model="meta-llama/Llama-3")
+    assert resolve(table(), "meta-llama/Llama-3").targets[0] == Target(provider="openai", model="meta-llama/Llama-3")
 
 
 def test_rewrite_beats_provider_prefix() -> None:
     t = table(exact={"openai/gpt-4o": rw("groq", "x")})
-    assert resolve(t, "openai/gpt-4o").primary.provider == "groq"
+    assert resolve(t, "openai/gpt-4o").targets[0].provider == "groq"
 
 
 def test_global_rules_in_order() -> None:
-    assert resolve(table(), "claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
-    assert resolve(table(), "gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
+    assert resolve(table(), "claude-3-opus").targets[0] == Target(provider="anthropic", model="claude-3-opus")
+    assert resolve(table(), "gpt-4o-mini").targets[0] == Target(provider="openai", model="gpt-4o-mini")
     t = table(rules=[rule("g", "groq"), rule("gpt", "openai")])
-    assert resolve(t, "gpt-4o").primary.provider == "groq"
+    assert resolve(t, "gpt-4o").targets[0].provider == "groq"
 
 
 def test_default_provider_takes_the_rest() -> None:
     route = resolve(table(), "mistral-large")
-    assert route.primary == Target(provider="openai", model="mistral-large")
+    assert route.targets[0] == Target(provider="openai", model="mistral-large")
     assert route.rule == "default"
 
 
@@ -186,4 +186,4 @@ def test_a_model_name_no_model_can_have_is_refused_before_routing(model: str) ->
 
 @pytest.mark.parametrize("model", ["g" * 256, "modèle-ünïcode", "openai/gpt-4o mini"])
 def test_printable_model_names_up_to_256_characters_are_routed(model: str) -> None:
-    assert resolve(table(), model).primary.provider == "openai"
+    assert resolve(table(), model).targets[0].provider == "openai"

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 
 import pytest
 
-from domain.circuits import BreakerSettings
+from domain.circuits import Breakers, BreakerSettings, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import StreamError, TextBlock
-from tests.unit.domain.resilience_support import OK, FakeProvider, Harness, err, text_events
+from domain.request_record import RequestRecord
+from domain.resilience import ProviderPolicy, RetryPolicy
+from domain.routing import Destination, RoutingTable, Target
+from domain.service import ChatService
+from tests.unit.domain.resilience_support import OK, REQUEST, Clock, FakeProvider, Harness, err, text_events
 
 FAIL = err(ErrorKind.UPSTREAM, 500)
 
@@ -59,12 +64,12 @@ async def test_when_every_target_is_open_the_one_whose_cooldown_ends_first_gets_
     h.clock.now = 10
     trip(h, "a")  # a opens at 10: probes from 40
     h.clock.now = 20
-    _, exchange = await h.complete()
-    assert exchange.provider == "b" and exchange.failed_over is True
+    _, record = await h.complete()
+    assert record.provider == "b" and record.failed_over is True
     assert (h.providers["a"].calls, h.providers["b"].calls) == (0, 1)
     assert h.deployment("b").state == "closed"  # its verdict counted: the success closed it
-    _, exchange = await h.complete()
-    assert exchange.provider == "b"  # b admits requests again, a is still open: diverted
+    _, record = await h.complete()
+    assert record.provider == "b"  # b admits requests again, a is still open: diverted
     assert h.observer.skipped[-1] == ("m", "a", "m")
 
 
@@ -73,8 +78,8 @@ async def test_when_every_target_is_open_and_the_first_fails_the_next_is_tried()
     trip(h, "a")
     h.clock.now = 10
     trip(h, "b")
-    _, exchange = await h.complete()
-    assert [(a["provider"], a["result"]) for a in exchange.attempts] == [("a", "upstream"), ("a", "upstream"), ("b", "ok")]
+    _, record = await h.complete()
+    assert [(a["provider"], a["result"]) for a in record.attempts] == [("a", "upstream"), ("a", "upstream"), ("b", "ok")]
 
 
 # ---- fail_fast: refuse instead -----------------------------------------------------------------
@@ -107,15 +112,15 @@ async def test_an_open_target_without_fail_fast_is_still_tried_beside_one_with_i
     h = Harness(FakeProvider("a"), FakeProvider("b"), fallbacks=("b",), per_provider={"a": fast})
     trip(h, "a")
     trip(h, "b")
-    _, exchange = await h.complete()
-    assert exchange.provider == "b" and h.providers["a"].calls == 0
+    _, record = await h.complete()
+    assert record.provider == "b" and h.providers["a"].calls == 0
 
 
 # ---- counting ----------------------------------------------------------------------------------
 async def test_retries_do_not_multiply_the_count() -> None:
     h = Harness(FakeProvider("a", FAIL, FAIL, OK, FAIL, FAIL, FAIL), attempts=3, consecutive=2)
-    response, exchange = await h.complete()  # fails twice, then the third attempt succeeds
-    assert len(exchange.attempts) == 3 and response.content == [TextBlock(text="a")]
+    response, record = await h.complete()  # fails twice, then the third attempt succeeds
+    assert len(record.attempts) == 3 and response.content == [TextBlock(text="a")]
     assert h.deployment("a").counts(h.clock.now) == (1, 0)
     with pytest.raises(GatewayError):
         await h.complete()  # three failed attempts: one failed request
@@ -126,8 +131,8 @@ async def test_retries_do_not_multiply_the_count() -> None:
 async def test_the_retry_after_that_trips_the_circuit_sets_its_cooldown() -> None:
     limited = err(ErrorKind.RATE_LIMITED, 429, retry_after=45)  # beyond retry_after_cap: no retry
     h = Harness(FakeProvider("a", limited), FakeProvider("b"), fallbacks=("b",), consecutive=1)
-    _, exchange = await h.complete()
-    assert exchange.provider == "b"
+    _, record = await h.complete()
+    assert record.provider == "b"
     deployment = h.deployment("a")
     assert (deployment.state, deployment.probe_at) == ("open", 45)
     h.clock.now = 44
@@ -170,8 +175,8 @@ async def test_an_unreachable_provider_diverts_every_model_of_it() -> None:
     for _ in range(3):
         assert (await h.complete("m"))[1].provider == "b"
     assert h.breakers.provider("a").state == "open"
-    _, exchange = await h.complete("another-model")  # a model of a never asked before
-    assert exchange.provider == "b" and h.providers["a"].calls == 3
+    _, record = await h.complete("another-model")  # a model of a never asked before
+    assert record.provider == "b" and h.providers["a"].calls == 3
     assert ("another-model", "a", "another-model") in h.observer.skipped
 
 
@@ -180,8 +185,8 @@ async def test_one_models_failures_do_not_divert_another_models_traffic() -> Non
     for _ in range(3):
         await h.complete("m")
     assert h.deployment("a", "m").state == "open"
-    _, exchange = await h.complete("another-model")
-    assert exchange.provider == "a" and exchange.upstream_model == "another-model"
+    _, record = await h.complete("another-model")
+    assert record.provider == "a" and record.upstream_model == "another-model"
 
 
 async def test_a_half_open_probe_in_flight_does_not_hold_up_a_single_target() -> None:
@@ -191,3 +196,57 @@ async def test_a_half_open_probe_in_flight_does_not_hold_up_a_single_target() ->
     results = await asyncio.gather(h.complete(), h.complete(), h.complete())
     assert [r[1].provider for r in results] == ["a", "a", "a"]
     assert h.deployment("a").state == "closed"
+
+
+ONE_ATTEMPT = ProviderPolicy(retry=RetryPolicy(attempts=1))
+
+
+def failing_then_fallback(clock: Clock, failing: FakeProvider, fallback: FakeProvider) -> tuple[ChatService, Deployment]:
+    """``failing`` first, then ``fallback``, whose deployment (opened by one failure) is returned."""
+    settings = {
+        failing.name: BreakerSettings(enabled=False),
+        fallback.name: BreakerSettings(consecutive_failures=1),
+    }
+    breakers = Breakers(settings, clock=clock)
+    route = Destination(targets=(Target(provider=failing.name),), fallbacks=(Target(provider=fallback.name),))
+    table = RoutingTable(default=route)
+    chat = ChatService(
+        table, {failing.name: failing, fallback.name: fallback}, breakers=breakers,
+        policies={failing.name: ONE_ATTEMPT, fallback.name: ONE_ATTEMPT}, rng=random.Random(1),
+    )
+    return chat, breakers.deployment(fallback.name, REQUEST.model)
+
+
+async def test_a_half_open_fallback_admits_one_probe_at_a_time() -> None:
+    """A fallback is tried only after the targets before it failed, so its circuit is asked
+    again when the request gets there: concurrent requests that all saw it half-open must not
+    each send a probe to a deployment that is just recovering."""
+    clock = Clock()
+    primary = FakeProvider("x", *[err(ErrorKind.UPSTREAM, 500)] * 5, delay=0.01)  # fails a moment later
+    fallback = FakeProvider("a", delay=0.05)
+    chat, breaker = failing_then_fallback(clock, primary, fallback)
+    breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # open
+    clock.now += 31  # cool-down over: the next look makes it half-open
+    requests = (chat.complete(REQUEST, RequestRecord()) for _ in range(5))
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    assert fallback.calls == 1  # the probe; the others found it taken
+    assert breaker.state == "closed"  # and it succeeded
+    served = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, GatewayError)]
+    assert len(served) == 1 and len(refused) == 4
+    assert all(r.kind is ErrorKind.UPSTREAM for r in refused)  # the primary's own failure
+
+
+async def test_a_fallback_whose_circuit_opened_meanwhile_is_skipped() -> None:
+    """A circuit that opened while the request waited on the targets before it is honoured."""
+    clock = Clock()
+    primary = FakeProvider("x", err(ErrorKind.UPSTREAM, 500), delay=0.01)
+    fallback = FakeProvider("a")
+    chat, breaker = failing_then_fallback(clock, primary, fallback)
+    request = asyncio.ensure_future(chat.complete(REQUEST, RequestRecord()))
+    await asyncio.sleep(0)  # the request ordered its targets (a was closed) and waits on x
+    breaker.settle(err(ErrorKind.UPSTREAM, 500), 0)  # another request's failure opens a's circuit
+    with pytest.raises(GatewayError) as info:
+        await request
+    assert info.value.kind is ErrorKind.UPSTREAM  # the primary's failure: nothing else was tried
+    assert fallback.calls == 0

@@ -9,26 +9,26 @@ from contextlib import aclosing
 import pytest
 
 from domain.errors import ErrorKind, GatewayError
-from domain.exchange import Exchange
 from domain.ir import MessageDelta, MessageStart, MessageStop, StreamError, TextBlock
+from domain.request_record import RequestRecord
 from tests.unit.domain.resilience_support import REQUEST, FakeProvider, Harness, err, text_events
 
 
 async def test_a_retryable_failure_is_retried_on_the_same_target() -> None:
     h = Harness(FakeProvider("a", err(ErrorKind.UPSTREAM, 500)))
-    response, exchange = await h.complete()
+    response, record = await h.complete()
     assert response.content == [TextBlock(text="a")]
-    assert [a["result"] for a in exchange.attempts] == ["upstream", "ok"]
+    assert [a["result"] for a in record.attempts] == ["upstream", "ok"]
     assert len(h.sleeps) == 1 and 0 <= h.sleeps[0] <= 0.25
-    assert exchange.failed_over is False
+    assert record.failed_over is False
 
 
 async def test_after_the_retries_the_fallback_serves() -> None:
     h = Harness(FakeProvider("a", err(ErrorKind.UNAVAILABLE), err(ErrorKind.TIMEOUT)), FakeProvider("b"), fallbacks=("b",))
-    response, exchange = await h.complete()
+    response, record = await h.complete()
     assert response.content == [TextBlock(text="b")]
-    assert [(a["provider"], a["result"]) for a in exchange.attempts] == [("a", "unavailable"), ("a", "timeout"), ("b", "ok")]
-    assert exchange.failed_over is True and exchange.provider == "b"
+    assert [(a["provider"], a["result"]) for a in record.attempts] == [("a", "unavailable"), ("a", "timeout"), ("b", "ok")]
+    assert record.failed_over is True and record.provider == "b"
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
@@ -54,8 +54,8 @@ async def test_retry_after_beyond_the_cap_fails_over_at_once() -> None:
 
 async def test_a_provider_without_key_fails_over_without_retry() -> None:
     h = Harness(FakeProvider("a", err(ErrorKind.CONFIGURATION)), FakeProvider("b"), fallbacks=("b",))
-    response, exchange = await h.complete()
-    assert response.content == [TextBlock(text="b")] and len(exchange.attempts) == 2 and h.sleeps == []
+    response, record = await h.complete()
+    assert response.content == [TextBlock(text="b")] and len(record.attempts) == 2 and h.sleeps == []
 
 
 async def test_when_every_target_fails_the_last_error_is_raised() -> None:
@@ -72,12 +72,12 @@ async def test_circuit_opens_skips_the_deployment_then_probes_and_closes() -> No
         await h.complete()
     assert ("a", "m", "open") in h.changes
     calls = h.providers["a"].calls
-    _, exchange = await h.complete()
+    _, record = await h.complete()
     assert h.providers["a"].calls == calls  # skipped while open: the fallback admits requests
-    assert exchange.provider == "b" and exchange.failed_over is True  # a fallback stood in for the open pool
+    assert record.provider == "b" and record.failed_over is True  # a fallback stood in for the open pool
     h.clock.now += 31  # cool-down over: one probe goes to a, succeeds, closes the circuit
-    _, exchange = await h.complete()
-    assert exchange.provider == "a"
+    _, record = await h.complete()
+    assert record.provider == "a"
     assert h.changes[-2:] == [("a", "m", "half_open"), ("a", "m", "closed")]
 
 
@@ -95,15 +95,15 @@ async def test_a_half_open_probe_abandoned_by_the_client_frees_the_slot() -> Non
     with pytest.raises(asyncio.CancelledError):
         await task
     h.providers["a"].delay = 0
-    _, exchange = await h.complete()  # the probe slot is free again: this request probes a
-    assert exchange.provider == "a" and h.deployment("a").state == "closed"
+    _, record = await h.complete()  # the probe slot is free again: this request probes a
+    assert record.provider == "a" and h.deployment("a").state == "closed"
 
 
 async def test_a_response_slower_than_total_fails_over() -> None:
     h = Harness(FakeProvider("a", delay=1.0), FakeProvider("b"), fallbacks=("b",), attempts=1, total=0.05)
-    response, exchange = await h.complete()
+    response, record = await h.complete()
     assert response.content == [TextBlock(text="b")]
-    assert exchange.attempts[0]["result"] == "timeout"
+    assert record.attempts[0]["result"] == "timeout"
 
 
 async def test_first_byte_bounds_a_stream_not_a_whole_response() -> None:
@@ -111,8 +111,8 @@ async def test_first_byte_bounds_a_stream_not_a_whole_response() -> None:
     response, _ = await slow.complete()  # non-streaming: total applies
     assert response.content == [TextBlock(text="a")]
     h = Harness(FakeProvider("a", delay=1.0), FakeProvider("b"), fallbacks=("b",), attempts=1, first_byte=0.05)
-    _, exchange = await h.stream()
-    assert exchange.provider == "b" and exchange.attempts[0]["result"] == "timeout"
+    _, record = await h.stream()
+    assert record.provider == "b" and record.attempts[0]["result"] == "timeout"
 
 
 async def test_a_local_token_count_neither_probes_nor_is_refused_by_a_circuit() -> None:
@@ -122,10 +122,10 @@ async def test_a_local_token_count_neither_probes_nor_is_refused_by_a_circuit() 
     for _ in range(3):
         await h.complete()
     assert ("a", "m", "open") in h.changes
-    assert await h.service.count_tokens(REQUEST, Exchange()) == 1  # served while open
+    assert await h.service.count_tokens(REQUEST, RequestRecord()) == 1  # served while open
     assert h.deployment("a").counts(h.clock.now) == (3, 3)  # and not counted
     h.clock.now += 31
-    await h.service.count_tokens(REQUEST, Exchange())
+    await h.service.count_tokens(REQUEST, RequestRecord())
     assert h.deployment("a").state != "closed"  # the estimate closed nothing
 
 
@@ -142,8 +142,8 @@ async def test_a_client_error_frame_mid_stream_does_not_count_against_the_circui
     frame = StreamError(kind=ErrorKind.INVALID_REQUEST.value, message="bad")
     h = Harness(FakeProvider("a", *[[*text_events()[:2], frame]] * 3), consecutive=1)
     for _ in range(3):
-        events, exchange = await h.stream()
-        assert events[-1] == frame and exchange.stream_error == "invalid_request"
+        events, record = await h.stream()
+        assert events[-1] == frame and record.stream_error == "invalid_request"
     assert h.changes == []
 
 
@@ -159,25 +159,25 @@ async def test_weighted_targets_split_traffic_and_skip_an_open_circuit() -> None
 
 async def test_stream_failure_before_the_first_event_fails_over() -> None:
     h = Harness(FakeProvider("a", err(ErrorKind.OVERLOADED, 529)), FakeProvider("b"), fallbacks=("b",), attempts=1)
-    events, exchange = await h.stream()
+    events, record = await h.stream()
     assert isinstance(events[0], MessageStart) and isinstance(events[-1], MessageStop)
-    assert exchange.provider == "b" and exchange.failed_over
+    assert record.provider == "b" and record.failed_over
 
 
 async def test_stream_error_frame_as_first_event_fails_over() -> None:
     first = StreamError(kind=ErrorKind.OVERLOADED.value, message="busy")
     h = Harness(FakeProvider("a", [first]), FakeProvider("b"), fallbacks=("b",), attempts=1)
-    _, exchange = await h.stream()
-    assert exchange.provider == "b"
+    _, record = await h.stream()
+    assert record.provider == "b"
     assert h.providers["a"].closed == 1
 
 
 async def test_stream_failure_after_the_first_event_is_not_retried() -> None:
     steps = [*text_events()[:3], err(ErrorKind.UNAVAILABLE)]
     h = Harness(FakeProvider("a", steps), FakeProvider("b"), fallbacks=("b",))
-    events, exchange = await h.stream()
+    events, record = await h.stream()
     assert isinstance(events[-1], StreamError) and events[-1].kind == "unavailable"
-    assert h.providers["b"].calls == 0 and len(exchange.attempts) == 1
+    assert h.providers["b"].calls == 0 and len(record.attempts) == 1
     assert h.providers["a"].closed == 1
 
 
@@ -192,8 +192,8 @@ async def test_idle_upstream_mid_stream_ends_with_a_timeout_error_and_closes_it(
 
 async def test_a_slow_client_is_not_an_idle_upstream() -> None:
     h = Harness(FakeProvider("a"), idle=0.03)
-    exchange = Exchange()
-    events = await h.service.stream(REQUEST, exchange)
+    record = RequestRecord()
+    events = await h.service.stream(REQUEST, record)
     received = []
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
@@ -202,11 +202,11 @@ async def test_a_slow_client_is_not_an_idle_upstream() -> None:
     assert isinstance(received[-1], MessageStop)
 
 
-async def test_usage_on_the_stream_reaches_the_exchange() -> None:
+async def test_usage_on_the_stream_reaches_the_request_record() -> None:
     from domain.ir import Usage
 
     steps = [MessageStart(id="x", model="m", usage=Usage(input_tokens=5)), MessageDelta(stop_reason="end_turn",
              usage=Usage(output_tokens=7)), MessageStop()]
     h = Harness(FakeProvider("a", steps))
-    _, exchange = await h.stream()
-    assert (exchange.input_tokens, exchange.output_tokens) == (5, 7)
+    _, record = await h.stream()
+    assert (record.input_tokens, record.output_tokens) == (5, 7)

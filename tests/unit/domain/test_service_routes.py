@@ -37,6 +37,6 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     chat = ChatService(TABLE, {})
 
     for n in range(10):
-        assert chat.route(f"gpt-{n}").primary.model == f"gpt-{n}"
+        assert chat.route(f"gpt-{n}").targets[0].model == f"gpt-{n}"
 
     assert len(chat._routes) <= 3

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.circuits import BreakerSettings
-from infrastructure.config.derive import breaker_settings
+from infrastructure.config.build import breaker_settings
 from infrastructure.config.loader import ConfigError, parse_config
 
 

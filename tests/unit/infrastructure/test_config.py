@@ -10,10 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.config.derive import model_listing, routing_table
-from infrastructure.config.loader import ConfigError, env_file_path, load_config, parse_config, read_environment
-from infrastructure.config.schema import ServerConfig
+from adapters.inbound import FRONTDOORS
+from adapters.outbound import PROVIDER_KINDS
+from adapters.outbound.anthropic.settings import AnthropicSettings
+from adapters.outbound.openai.settings import OpenAISettings
 from domain.routing import Target, resolve
+from infrastructure.config.build import model_listing, provider_settings, routing_table
+from infrastructure.config.loader import (
+    ConfigError,
+    env_file_path,
+    load_config,
+    parse_config,
+    read_environment,
+)
+from infrastructure.config.schema import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,9 +48,9 @@ def test_bundled_config_loads_and_routes_like_the_seed() -> None:
     assert loaded.missing_keys == {}
     table = routing_table(config, config.apps[0])
     route = resolve(table, "claude-haiku-4.5")
-    assert route.primary == Target(provider="openai", model="gpt-5-mini") and route.alias == "claude-haiku-4.5"
-    assert resolve(table, "claude-3-opus").primary.provider == "anthropic"
-    assert resolve(table, "anthropic/claude-3-opus").primary == Target(provider="anthropic", model="claude-3-opus")
+    assert route.targets[0] == Target(provider="openai", model="gpt-5-mini") and route.alias == "claude-haiku-4.5"
+    assert resolve(table, "claude-3-opus").targets[0].provider == "anthropic"
+    assert resolve(table, "anthropic/claude-3-opus").targets[0] == Target(provider="anthropic", model="claude-3-opus")
 
 
 @pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-haiku-4.5", "claude-haiku-4-5", "claude-opus-4-1"])
@@ -48,8 +58,8 @@ def test_bundled_anthropic_app_sends_claude_models_to_anthropic(model: str) -> N
     config = load_config(ROOT / "config.yaml", env={}).config
     (app,) = [a for a in config.apps if a.frontdoor == "anthropic"]
     route = resolve(routing_table(config, app), model)
-    assert route.primary == Target(provider="anthropic", model=model) and route.alias is None
-    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").primary == Target(provider="openai", model="gpt-4o-mini")
+    assert route.targets[0] == Target(provider="anthropic", model=model) and route.alias is None
+    assert resolve(routing_table(config, app), "openai/gpt-4o-mini").targets[0] == Target(provider="openai", model="gpt-4o-mini")
 
 
 def test_substitution_with_defaults_and_types() -> None:
@@ -93,6 +103,16 @@ def test_env_file_is_read_and_real_environment_wins(tmp_path: Path, monkeypatch:
         ("server: {access_log: [1]}", "server.access_log: expected true or false, got a list"),
         ("server: []", "server: expected a mapping, got a list"),
         ("apps: [{name: a, frontdoor: grpc, path: /a}]", "apps[0].frontdoor: 'grpc' is not one of: openai, anthropic"),
+        ("providers: [{name: p, type: gemini}]", f"providers[0].type: 'gemini' is not one of: {', '.join(PROVIDER_KINDS)}"),
+        ("providers: [{name: p}]", "providers[0].type: required, but missing"),
+        (
+            "providers: [{name: p, type: openai, max_tokens_field: max_output}]",
+            "providers[0].max_tokens_field: 'max_output' is not one of: max_completion_tokens, max_tokens",
+        ),
+        (
+            "providers: [{name: p, type: openai, anthropic_version: '2023-06-01'}]",
+            "providers[0].anthropic_version: a key of type anthropic only, not of type openai",
+        ),
         ("server: {log_format: pretty}", "server.log_format: 'pretty' is not one of: auto, json, console"),
         ("apps: [{name: a, path: /a}]", "apps[0].frontdoor: required, but missing"),
         ("routing: {default_provider: 5}", "routing.default_provider: expected a string or a mapping (or nothing), got 5"),
@@ -103,6 +123,30 @@ def test_env_file_is_read_and_real_environment_wins(tmp_path: Path, monkeypatch:
 )
 def test_validation_errors_name_the_key_path(text: str, expected: str) -> None:
     assert problems(text) == [expected]
+
+
+def test_frontdoor_and_provider_type_are_checked_against_the_registries() -> None:
+    text = "apps: [{name: a, frontdoor: x, path: /a}]\nproviders: [{name: p, type: y}]"
+    assert problems(text) == [
+        f"apps[0].frontdoor: 'x' is not one of: {', '.join(FRONTDOORS)}",
+        f"providers[0].type: 'y' is not one of: {', '.join(PROVIDER_KINDS)}",
+    ]
+
+
+def test_each_kind_s_own_keys_reach_its_provider_settings() -> None:
+    text = """
+providers:
+  - {name: legacy, type: openai, base_url: "http://vllm:8000/v1/", max_tokens_field: max_tokens}
+  - {name: claude, type: anthropic, anthropic_version: "2024-01-01", default_max_tokens: 1024}
+  - {name: plain, type: openai}
+"""
+    legacy, claude, plain = (provider_settings(p, None) for p in parse_config(text, source="t", env={}).config.providers)
+
+    assert legacy == OpenAISettings(name="legacy", base_url="http://vllm:8000/v1", max_tokens_field="max_tokens")
+    assert claude == AnthropicSettings(
+        name="claude", base_url="https://api.anthropic.com", anthropic_version="2024-01-01", default_max_tokens=1024
+    )
+    assert plain == OpenAISettings(name="plain", base_url="https://api.openai.com/v1")
 
 
 def test_all_cross_field_problems_are_reported_together() -> None:

@@ -6,6 +6,8 @@ event of a stream. ``frame`` writes one event as the SSE frame the API sends.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import msgspec
 
 from adapters.protocols.openai.responses.response import OutputItem, OutputText, Response, SummaryText
@@ -161,7 +163,7 @@ AnyEvent = (
 _encode = msgspec.json.Encoder().encode
 _PREFIX: dict[type, bytes] = {
     cls: b"event: " + str(cls.__struct_config__.tag).encode() + b"\ndata: "
-    for cls in AnyEvent.__args__  # type: ignore[attr-defined]
+    for cls in get_args(AnyEvent)
 }
 
 

@@ -1,0 +1,105 @@
+"""The skeleton every HTTP provider kind shares.
+
+A kind's provider subclasses ``HttpProvider`` and keeps only what its protocol decides: its
+URLs and headers, how a request becomes a body, how an answer (or a stream's lines) becomes IR,
+how its error bodies read. The skeleton does the rest the same way for every kind:
+
+* the key check: a provider whose ``api_key`` named an unset variable raises ``CONFIGURATION``
+  naming the variable, before anything is built or sent;
+* headers: the kind's own, with the configured extra headers over them (names lower-cased);
+  no client header is ever forwarded unless the kind chooses one;
+* the body: built on the event loop, or for a large request on the heavy-work thread
+  (``domain.offload``);
+* the answer: a status other than a success becomes a ``GatewayError`` by the one upstream error
+  policy (``errors.py``), fed the kind's error-body parser; a success is parsed by the kind;
+* every ``GatewayError`` leaving ``post`` (an error answer, a transport failure, an unreadable
+  body) has passed the scrubber. For a stream, ``lines`` raises the same errors inside the
+  kind's stream parser, which scrubs them and its in-stream error events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Generic, TypeVar
+
+from adapters.outbound.errors import ParseBody, is_success, upstream_error
+from adapters.outbound.http import HttpClient
+from adapters.outbound.kind import S
+from adapters.outbound.scrub import Scrubber
+from domain.errors import ErrorKind, GatewayError
+from domain.ir import ChatRequest, Protocol
+from domain.offload import is_large, off_loop
+
+T = TypeVar("T")
+BuildBody = Callable[[ChatRequest, str, S], bytes]  # (request, upstream model, settings) -> body
+
+
+class HttpProvider(Generic[S]):
+    """The common part of a ``ChatProvider`` over the HTTP port (see the module's docstring)."""
+
+    name: str
+    protocol: Protocol
+    counts_locally: bool = False  # see ChatProvider.counts_locally
+
+    def __init__(self, settings: S, http: HttpClient, scrub: Scrubber, parse_error: ParseBody) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.scrub = scrub
+        self._http = http
+        self._parse_error = parse_error
+        self._extra_headers = {name.lower(): value for name, value in settings.headers.items()}
+        var = settings.missing_key_var
+        self._missing_key = (
+            f"Provider '{self.name}' has no API key: set {var} (environment or .env)." if var else None
+        )
+
+    def with_headers(self, own: Mapping[str, str]) -> dict[str, str]:
+        """The kind's own headers with the configured extra headers over them."""
+        return {**own, **self._extra_headers}
+
+    def check_key(self) -> None:
+        if self._missing_key is not None:
+            raise GatewayError(ErrorKind.CONFIGURATION, self._missing_key, provider=self.name)
+
+
+    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
+        """The upstream error policy's verdict on an answer that is not a success."""
+        return upstream_error(status, headers, body, self.name, self._parse_error)
+
+    async def post(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        build: BuildBody[S],
+        request: ChatRequest,
+        model: str,
+        parse: Callable[[bytes], T],
+    ) -> T:
+        """POST the request's body to ``url`` and parse a successful answer's body."""
+        self.check_key()
+        # The body: built here, or on the heavy-work thread for a large request (no extra
+        # coroutine on the usual path).
+        args = (request, model, self.settings)
+        body = await off_loop(build, *args) if is_large(request) else build(*args)
+        try:
+            answer = await self._http.post(url, headers, body)
+            if not is_success(answer.status):
+                raise self.error(answer.status, answer.headers, answer.body)
+            return parse(answer.body)
+        except GatewayError as exc:
+            raise self.scrub.error(exc) from None
+
+    @asynccontextmanager
+    async def lines(
+        self, url: str, headers: Mapping[str, str], build: BuildBody[S], request: ChatRequest, model: str
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The lines of a streamed answer, the upstream request open while the context is: a
+        stream parser opens it on its first event and closes it when it is closed."""
+        self.check_key()
+        args = (request, model, self.settings)
+        body = await off_loop(build, *args) if is_large(request) else build(*args)
+        async with self._http.stream(url, headers, body) as upstream:
+            if not is_success(upstream.status):
+                raise self.error(upstream.status, upstream.headers, await upstream.read())
+            yield upstream.lines()

@@ -1,0 +1,70 @@
+"""One record per request: what a client request did, gathered once, read by every sink."""
+
+from __future__ import annotations
+
+from domain.ir import Usage
+
+
+class RequestRecord:
+    """Filled as a request goes through the gateway, and read when it ends.
+
+    The frontdoor sets what the client asked; the service sets where it went (every attempt,
+    and the target that served it); usage is recorded as it is seen. The access-log layer reads
+    it when the response (or stream) ends, and for the ``x-gateway-*`` response headers; other
+    sinks (metrics, spans) read the same record at the same point rather than parsing logs.
+    """
+
+    __slots__ = (
+        "alias",
+        "app",
+        "attempts",
+        "failed_over",
+        "frontdoor",
+        "input_tokens",
+        "model",
+        "output_tokens",
+        "provider",
+        "stream",
+        "stream_error",
+        "upstream_model",
+        "upstream_protocol",
+    )
+
+    def __init__(self, app: str = "", frontdoor: str = "") -> None:
+        self.app = app
+        self.frontdoor = frontdoor
+        self.model: str | None = None
+        self.stream = False
+        self.provider: str | None = None
+        self.upstream_model: str | None = None
+        # The provider's protocol: the frontdoor relays natively when it is its own.
+        self.upstream_protocol: str | None = None
+        self.alias: str | None = None
+        # One entry per upstream attempt: provider, model, result ("ok" or an error kind), ms.
+        self.attempts: list[dict[str, object]] = []
+        self.failed_over = False  # served (or last tried) by a target other than the first
+        self.stream_error: str | None = None  # the error kind a stream ended with after its first byte
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+
+    def record_usage(self, usage: Usage) -> None:
+        if isinstance(usage.input_tokens, int):
+            self.input_tokens = usage.input_tokens
+        if isinstance(usage.output_tokens, int):
+            self.output_tokens = usage.output_tokens
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "app": self.app,
+            "frontdoor": self.frontdoor,
+            "model": self.model,
+            "stream": self.stream,
+            "provider": self.provider,
+            "upstream_model": self.upstream_model,
+            "alias": self.alias,
+            "attempts": self.attempts,
+            "failed_over": self.failed_over,
+            "stream_error": self.stream_error,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
