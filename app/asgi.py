@@ -14,14 +14,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from adapters.inbound import FRONTDOORS
+from app.admin_access import AdminAccess
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
 from app.health import healthz, readyz
+from app.metrics import metrics_handler
 from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
 from app.status import status_handler
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
+from infrastructure.metrics import default_metrics, mark_dead_at_exit
+from infrastructure.tracing import start_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -40,9 +44,12 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
     routers = [Router("/", route_handlers=[frontdoors[m.name].router(m)], before_request=label_request(apps))
                for m in mounts]
     not_routed = not_routed_handler(apps)
+    metrics = container.metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if metrics is not None:  # this generation's names bound the labels, its circuits are scraped
+            metrics.configure(config, container.breakers())
         app.state.ready = True
         log.info("app.started", apps=[f"{a.name}:{a.frontdoor}@{a.path}" for a in config.apps],
                  providers=[p.name for p in config.providers], http_client=config.server.http_client)
@@ -54,8 +61,11 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
             log.info("app.stopped")
             flush_logs()
 
+    operator = [status_handler(container.breakers())]
+    if metrics is not None:
+        operator.append(metrics_handler(metrics, AdminAccess(config.auth.admin_keys)))
     return Litestar(
-        route_handlers=[healthz, readyz, status_handler(container.breakers()), *routers],
+        route_handlers=[healthz, readyz, *operator, *routers],
         lifespan=[lifespan],
         exception_handlers={NotFoundException: not_routed, MethodNotAllowedException: not_routed},
         request_max_body_size=config.server.max_body_bytes,
@@ -74,13 +84,18 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     """What the server runs: the access-log / request-id layer over the reloading app, whose
     generations are Litestar apps built from successive versions of the config file."""
     server = loaded.config.server
+    metrics = default_metrics() if container is None else container.metrics()
     if container is not None:  # tests that override container providers: no reloading
         app: Any = create_app(loaded, container)
     else:
-        app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
+        app = ReloadingApp(
+            loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new),
+            on_reload=metrics.config_reloaded,
+        )  # fmt: skip
     access = AccessLogMiddleware(
-        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers
-    )
+        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers,
+        metrics=metrics, tracing=start_tracing(loaded.config.telemetry),
+    )  # fmt: skip
     return access
 
 
@@ -99,4 +114,5 @@ def from_env() -> Any:
     ``.env`` file ``GATEWAY_ENV_FILE`` names (both set by ``python -m app``)."""
     loaded = load_config(os.environ.get("GATEWAY_CONFIG", "config.yaml"))
     configure_logging(loaded.config.server.log_level, loaded.config.server.log_format)
+    mark_dead_at_exit()
     return build_asgi(loaded)

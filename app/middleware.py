@@ -15,6 +15,12 @@ ended ``WATCH_AFTER`` seconds after its body was read (a timer is all a quick re
 for); from then on a disconnect is acted on at once. It wraps the whole Litestar app,
 not a route, so 404s are logged and carry an id as well. For a stream the log line is written
 when the stream ends, with the time to first byte.
+
+The same moment feeds the other sinks of the request's record: the Prometheus metrics
+(``infrastructure/metrics``) and, when tracing is on, the request's server span
+(``infrastructure/tracing.py``), which starts here (continuing the client's ``traceparent``) and
+is the current span while the request runs. While it runs the record is also
+``domain.request_record.CURRENT``, for the code below the service that adds to it.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from urllib.parse import quote
 import structlog
 
 from adapters.inbound.context import RECORD_KEY
-from domain.request_record import RequestRecord
+from domain.request_record import CURRENT, RequestRecord
+from infrastructure.metrics import GatewayMetrics
+from infrastructure.tracing import Tracing
 
 log = structlog.get_logger("gateway.access")
 
@@ -115,10 +123,20 @@ class _Request:
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: Any, *, enabled: bool = True, expose_routing_headers: bool = True) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        enabled: bool = True,
+        expose_routing_headers: bool = True,
+        metrics: GatewayMetrics | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.app = app
         self.enabled = enabled  # server.access_log
         self.expose_routing_headers = expose_routing_headers  # the x-gateway-* headers
+        self.metrics = metrics  # None: no metrics (the benchmark's baseline)
+        self.tracing = tracing  # None: tracing is off
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -155,6 +173,9 @@ class AccessLogMiddleware:
 
         request_id = rid.decode()
         bound = _REQUEST_ID_VAR.set(request_id)
+        current = CURRENT.set(record)
+        tracing = self.tracing
+        span = tracing.start_server(scope, record) if tracing is not None else None
         try:
             await self.app(scope, request.app_receive, send_with_id)
         except asyncio.CancelledError:
@@ -164,19 +185,24 @@ class AccessLogMiddleware:
             request.stop_watching()
             try:
                 _REQUEST_ID_VAR.reset(bound)
+                CURRENT.reset(current)
             except ValueError:  # finished in another context than it started in: unbind
                 _REQUEST_ID_VAR.set(...)
+                CURRENT.set(None)
+            now = perf_counter()
+            closed = (request.left and not request.started) or not request.status
+            status = CLIENT_CLOSED if closed else request.status
+            if span is not None:
+                span.end(record, status)
+            if self.metrics is not None:
+                first = request.first_byte
+                self.metrics.observe(record, status, now - started, first - started if first else None)
             if self.enabled:
-                now = perf_counter()
                 fields: dict[str, Any] = {
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": (
-                        CLIENT_CLOSED
-                        if (request.left and not request.started) or not request.status
-                        else request.status
-                    ),
+                    "status": status,
                     "client_left": request.left,
                     "duration_ms": round((now - started) * 1000, 2),
                 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from domain.ir import Usage
 
 
@@ -34,6 +36,7 @@ class RequestRecord:
         "trace_id",
         "upstream_model",
         "upstream_protocol",
+        "upstream_wait",
     )
 
     def __init__(self, app: str = "", frontdoor: str = "") -> None:
@@ -58,6 +61,9 @@ class RequestRecord:
         self.cost_usd: float | None = None  # priced from the real usage once it is final
         self.rejected: str | None = None  # why policy refused it: auth, forbidden, rpm, tpm, ...
         self.trace_id: str | None = None  # the request's trace, when tracing is on
+        # Seconds spent waiting on upstreams (HTTP exchanges, stream reads, retry back-offs):
+        # what the gateway's own time (the overhead metric) leaves out.
+        self.upstream_wait = 0.0
 
     def record_usage(self, usage: Usage) -> None:
         if isinstance(usage.input_tokens, int):
@@ -90,3 +96,8 @@ class RequestRecord:
             "rejected": self.rejected,
             "trace_id": self.trace_id,
         }
+
+
+# The record of the request the running task serves (set by the access-log layer), for the
+# code below the service that has no record in hand: the HTTP provider adds its wait to it.
+CURRENT: ContextVar[RequestRecord | None] = ContextVar("request_record", default=None)

@@ -15,6 +15,11 @@ that says when to come back.
 Streams are peeked: the first event is pulled before the frontdoor commits to a 200, so an
 error before it is an ordinary HTTP error or a reason to try the next target; a failure after
 it becomes a ``StreamError`` event that the frontdoor encodes in its protocol.
+
+The request's record gets every attempt, and the time spent waiting on upstreams
+(``upstream_wait``): here, a stream's wait for its first event and the back-off sleeps between
+retries (the HTTP provider adds a non-streaming exchange's wait, the stream guard the waits for
+a stream's later events). With a tracer, each attempt is a span of its own.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import TypeVar
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
-from domain.ports import ChatProvider, NullObserver, ResilienceObserver
+from domain.ports import AttemptSpan, AttemptTracer, ChatProvider, NullObserver, ResilienceObserver
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
@@ -57,6 +62,7 @@ class ChatService:
         observer: ResilienceObserver | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tracer: AttemptTracer | None = None,
     ) -> None:
         self._table = table
         self._routes: dict[str, Route] = {}  # resolved routes by model: the table never changes
@@ -66,6 +72,7 @@ class ChatService:
         self._observer = observer or NullObserver()
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._tracer = tracer
 
     def route(self, model: str) -> Route:
         """``resolve``, remembered per model name (names are client-chosen: the memo is emptied
@@ -83,8 +90,10 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _ = await self._run(request, record, call)
+        response, _, _, span = await self._run(request, record, call)
         record.record_usage(response.usage)
+        if span is not None:
+            span.end(None, response)
         return response
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
@@ -94,6 +103,7 @@ class ChatService:
             provider: ChatProvider, model: str, policy: ProviderPolicy
         ) -> tuple[AnyEvent, EventStream]:
             events = provider.stream(request, model)
+            started = time.perf_counter()
             try:
                 async with _deadline(provider, policy.first_byte):
                     first = await anext(events)
@@ -104,13 +114,15 @@ class ChatService:
             except BaseException:
                 await events.aclose()
                 raise
+            finally:
+                record.upstream_wait += time.perf_counter() - started
             if isinstance(first, StreamError):  # an error frame before anything else: a plain failure
                 await events.aclose()
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy = await self._run(request, record, call)
-        return guarded_stream(first, events, record, deployment, policy.idle, self._observer)
+        (first, events), deployment, policy, span = await self._run(request, record, call)
+        return guarded_stream(first, events, record, deployment, policy.idle, self._observer, span)
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         route = self.route(request.model)
@@ -129,13 +141,16 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _ = await self._run(request, record, call)
+        count, _, _, span = await self._run(request, record, call)
+        if span is not None:
+            span.end()
         return count
 
     async def _run(
         self, request: ChatRequest, record: RequestRecord, call: Call[T]
-    ) -> tuple[T, Deployment, ProviderPolicy]:
+    ) -> tuple[T, Deployment, ProviderPolicy, AttemptSpan | None]:
         route = self.route(request.model)
+        tracer = self._tracer
         record.model = request.model
         record.alias = route.alias
         plan, forced = self._plan(route, request.model)
@@ -164,6 +179,7 @@ class ChatService:
             attempt = 0
             while True:  # the attempts on this target; the last one's outcome is its verdict
                 attempt += 1
+                span = tracer.attempt(record, provider, model) if tracer is not None else None
                 started = time.perf_counter()
                 try:
                     result = await call(provider, model, policy)
@@ -171,12 +187,18 @@ class ChatService:
                     error = exc
                 except BaseException:
                     deployment.release(held)  # the client went away: no verdict on the upstream
+                    if span is not None:
+                        span.end("cancelled")
                     raise
                 else:
                     deployment.settle(None, held)
                     _record(record, provider.name, model, "ok", started)
-                    return result, deployment, policy
+                    if span is not None:
+                        span.detach()
+                    return result, deployment, policy, span
                 _record(record, provider.name, model, error.kind.value, started)
+                if span is not None:
+                    span.end(error.kind.value)
                 if not should_fail_over(error):
                     deployment.settle(error, held)
                     raise error
@@ -184,11 +206,14 @@ class ChatService:
                 self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
                 if delay is None:
                     break
+                slept = time.perf_counter()
                 try:
                     await self._sleep(delay)
                 except BaseException:
                     deployment.release(held)
                     raise
+                finally:
+                    record.upstream_wait += time.perf_counter() - slept
             deployment.settle(error, held)
         if error is not None:
             raise error

@@ -1,6 +1,8 @@
 """A stream after its first event, guarded: usage recorded on the way, an idle upstream cut
 off, and a failure turned into a ``StreamError`` event (logged, and counted against the
-deployment's circuit when it is the upstream's fault)."""
+deployment's circuit when it is the upstream's fault). Each wait for the upstream's next event
+is added to the record's ``upstream_wait`` (the clock the idle watchdog reads anyway, read once
+more), and the attempt's span, when traced, ends with the stream."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import asyncio
 from domain.circuits import Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, EventStream, MessageDelta, MessageStart, StreamError
-from domain.ports import ResilienceObserver
+from domain.ports import AttemptSpan, ResilienceObserver
 from domain.request_record import RequestRecord
 
 
@@ -38,8 +40,10 @@ class IdleWatchdog:
         if self._handle is None:
             self._handle = self._loop.call_at(self._last + self._idle, self._check)
 
-    def received(self) -> None:
+    def received(self) -> float:
+        """The upstream sent something: the seconds waited for it."""
         self._waiting = False
+        return self._loop.time() - self._last
 
     def _check(self) -> None:
         self._handle = None
@@ -65,6 +69,7 @@ async def guarded_stream(
     deployment: Deployment,
     idle: float,
     observer: ResilienceObserver,
+    span: AttemptSpan | None = None,
 ) -> EventStream:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
     (logged, and counted against the deployment's circuit when it is the upstream's fault).
@@ -72,15 +77,19 @@ async def guarded_stream(
     watchdog = IdleWatchdog(idle)
     failure: StreamError | None = None
     crash: Exception | None = None
+    model: str | None = None
+    finish: str | None = None
     try:
         if isinstance(first, MessageStart):
             record.record_usage(first.usage)
+            model = first.model
         yield first
         while True:
             watchdog.waiting()
             try:
                 event = await rest.__anext__()
             except StopAsyncIteration:
+                record.upstream_wait += watchdog.received()
                 break
             except asyncio.CancelledError:
                 task = asyncio.current_task()
@@ -98,15 +107,19 @@ async def guarded_stream(
                 failure = StreamError(kind=ErrorKind.INTERNAL.value, message=internal)
             if failure is not None:
                 break
-            watchdog.received()
+            record.upstream_wait += watchdog.received()
             if isinstance(event, MessageDelta):
                 record.record_usage(event.usage)
+                finish = event.stop_reason
             elif isinstance(event, StreamError):
                 _stream_failed(event, record, deployment, observer)
             yield event
     finally:
         watchdog.stop()
         await rest.aclose()
+        if span is not None:
+            kind = failure.kind if failure is not None else record.stream_error
+            span.end(kind, model=model, finish_reason=finish, record=record)
     if failure is not None:
         _stream_failed(failure, record, deployment, observer, crash)
         yield failure

@@ -26,7 +26,9 @@ from infrastructure.config.build import (
 )
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
+from infrastructure.metrics import GatewayMetrics, default_metrics
 from infrastructure.observability import LoggingObserver
+from infrastructure.tracing import Tracing, active_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +64,8 @@ def build_mounts(
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    metrics: GatewayMetrics | None = None,
+    tracing: Tracing | None = None,
 ) -> list[Mount]:
     config = loaded.config
     return [
@@ -74,9 +78,11 @@ def build_mounts(
                 breakers=breakers,
                 policies=policies,
                 observer=observer,
+                tracer=tracing,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
+            in_flight=metrics.in_flight if metrics is not None else None,
         )
         for app in config.apps
     ]
@@ -84,10 +90,16 @@ def build_mounts(
 
 class Container(containers.DeclarativeContainer):
     loaded = providers.Dependency(instance_of=LoadedConfig)
-    http_pool = providers.Singleton(lambda loaded: HttpPool.from_config(loaded.config), loaded)
+    metrics = providers.Callable(default_metrics)  # the process's (tests may give their own)
+    tracing = providers.Callable(active_tracing)  # None: tracing is off
+    http_pool = providers.Singleton(
+        lambda loaded, tracing: HttpPool.from_config(loaded.config).traced(tracing), loaded, tracing
+    )
     scrubber = providers.Singleton(lambda loaded: Scrubber(secrets(loaded.config)), loaded)
     chat_providers = providers.Singleton(build_providers, loaded, http_pool, scrubber)
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)
+    mounts = providers.Singleton(
+        build_mounts, loaded, chat_providers, breakers, policies, observer, metrics, tracing
+    )

@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Response, Router
 from litestar.handlers import BaseRouteHandler
 
-from adapters.inbound.chat_route import ChatEndpoint, chat_route
+from adapters.inbound.chat_route import ChatEndpoint, InFlight, chat_route
 from adapters.inbound.handlers import exception_handlers
 from domain.errors import GatewayError
 from domain.service import ChatService
@@ -32,6 +32,8 @@ class Mount:
     # ({"id": ...}); the frontdoor fills its protocol's required fields where missing.
     models: tuple[dict[str, Any], ...] = field(default=())
     max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are refused with 413
+    # The in-flight gauge's child for (frontdoor, stream): the chat routes move it.
+    in_flight: InFlight | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,9 @@ class Frontdoor:
 
     def router(self, mount: Mount) -> Router:
         service, name, limit = mount.service, mount.name, mount.max_body_bytes
-        handlers = [chat_route(service, name, limit, endpoint) for endpoint in self.endpoints(mount)]
+        handlers = [
+            chat_route(service, name, limit, endpoint, mount.in_flight) for endpoint in self.endpoints(mount)
+        ]
         return Router(
             path=mount.path,
             route_handlers=[*handlers, *self.routes(mount)],
