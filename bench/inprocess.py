@@ -9,6 +9,12 @@ request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-
 translated path of each frontdoor, non-streaming then streaming (the bench's 40-frame upstream
 streams, handed over line by line as the HTTP clients do). Names after the checkout pick paths
 (``python -m bench.inprocess . openai-openai-stream``).
+
+Each path is measured three ways side by side, their rounds interleaved so that the machine's
+drift falls on all three alike: without metrics (``off``), with the Prometheus metrics (what
+the server runs), and with metrics and tracing (every request sampled, spans batched to an
+exporter that drops them, the trace context added to every upstream request). A checkout
+without metrics is measured ``off`` only.
 """
 
 from __future__ import annotations
@@ -61,7 +67,10 @@ PATHS = [
 ]
 
 
-def build() -> object:
+MODES = ("off", "metrics", "tracing")
+
+
+def build(mode: str = "off") -> object:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -109,8 +118,44 @@ def build() -> object:
     openai = FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames())
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
     pool = HttpPool({"oa": openai, "an": anthropic})
-    container.http_pool.override(pool)
-    return AccessLogMiddleware(create_app(loaded, container))
+    if mode == "off":
+        if hasattr(container, "metrics"):
+            from dependency_injector import providers
+
+            container.metrics.override(providers.Object(None))
+        container.http_pool.override(pool)
+        return AccessLogMiddleware(create_app(loaded, container))
+    from dependency_injector import providers
+
+    from infrastructure.metrics import GatewayMetrics
+    from infrastructure.tracing import install
+
+    metrics = GatewayMetrics()
+    container.metrics.override(providers.Object(metrics))
+    tracing = _dropping_tracing() if mode == "tracing" else None
+    install(tracing)
+    container.http_pool.override(pool.traced(tracing))
+    try:
+        app = create_app(loaded, container)
+    finally:
+        install(None)
+    return AccessLogMiddleware(app, metrics=metrics, tracing=tracing)
+
+
+def _dropping_tracing() -> object:
+    """Tracing as the server runs it (batched export, every request sampled), spans dropped."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from infrastructure.config.schema import TelemetryConfig
+    from infrastructure.tracing import Tracing, tracer_provider
+
+    class Drop(SpanExporter):
+        def export(self, spans: object) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = tracer_provider(TelemetryConfig(), env={})
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    return Tracing(provider)
 
 
 async def call(app: object, path: str, body: bytes) -> None:
@@ -136,20 +181,30 @@ async def call(app: object, path: str, body: bytes) -> None:
 
 
 async def main() -> None:
-    app = build()
+    try:
+        import infrastructure.metrics  # noqa: F401 - a checkout that has metrics
+    except ImportError:
+        modes: tuple[str, ...] = ("off",)
+    else:
+        modes = MODES
+    apps = {mode: build(mode) for mode in modes}
+    print(f"{'us/request':26s}" + "".join(f"{mode:>9s}" for mode in modes), file=sys.stderr, flush=True)
     for name, path, body in PATHS:
         if ONLY and name not in ONLY:
             continue
         count = 600 if name.endswith("-stream") else 3000
-        for _ in range(count // 6):
-            await call(app, path, body)
-        rounds = []
-        for _ in range(5):
-            started = time.process_time()
-            for _ in range(count):
+        for app in apps.values():
+            for _ in range(count // 6):
                 await call(app, path, body)
-            rounds.append((time.process_time() - started) / count * 1e6)
-        print(f"{name:22s} {min(rounds):6.1f} us/request", file=sys.stderr, flush=True)
+        rounds: dict[str, list[float]] = {mode: [] for mode in modes}
+        for _ in range(5):
+            for mode, app in apps.items():
+                started = time.process_time()
+                for _ in range(count):
+                    await call(app, path, body)
+                rounds[mode].append((time.process_time() - started) / count * 1e6)
+        figures = "".join(f"{min(rounds[mode]):9.1f}" for mode in modes)
+        print(f"{name:26s}{figures}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

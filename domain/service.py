@@ -18,8 +18,8 @@ it becomes a ``StreamError`` event that the frontdoor encodes in its protocol.
 
 The request's record gets every attempt, and the time spent waiting on upstreams
 (``upstream_wait``): here, a stream's wait for its first event and the back-off sleeps between
-retries (the HTTP provider adds a non-streaming exchange's wait, the stream guard the waits for
-a stream's later events). With a tracer, each attempt is a span of its own.
+retries (the HTTP provider adds a non-streaming exchange's wait, the stream guard the time from
+a stream's first event to its end). With a tracer, each attempt is a span of its own.
 """
 
 from __future__ import annotations

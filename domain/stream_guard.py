@@ -1,8 +1,10 @@
 """A stream after its first event, guarded: usage recorded on the way, an idle upstream cut
 off, and a failure turned into a ``StreamError`` event (logged, and counted against the
-deployment's circuit when it is the upstream's fault). Each wait for the upstream's next event
-is added to the record's ``upstream_wait`` (the clock the idle watchdog reads anyway, read once
-more), and the attempt's span, when traced, ends with the stream."""
+deployment's circuit when it is the upstream's fault). The time from its first event to its
+end is added to the record's ``upstream_wait``: the gateway's work on each event overlaps the
+upstream's generation of the next, so what the gateway adds to a stream's time is before its
+first event and after its last (two clock reads a stream, none per event). The attempt's span,
+when traced, ends with the stream."""
 
 from __future__ import annotations
 
@@ -40,10 +42,11 @@ class IdleWatchdog:
         if self._handle is None:
             self._handle = self._loop.call_at(self._last + self._idle, self._check)
 
-    def received(self) -> float:
-        """The upstream sent something: the seconds waited for it."""
+    def received(self) -> None:
         self._waiting = False
-        return self._loop.time() - self._last
+
+    def now(self) -> float:
+        return self._loop.time()
 
     def _check(self) -> None:
         self._handle = None
@@ -79,6 +82,7 @@ async def guarded_stream(
     crash: Exception | None = None
     model: str | None = None
     finish: str | None = None
+    begun = watchdog.now()
     try:
         if isinstance(first, MessageStart):
             record.record_usage(first.usage)
@@ -89,7 +93,6 @@ async def guarded_stream(
             try:
                 event = await rest.__anext__()
             except StopAsyncIteration:
-                record.upstream_wait += watchdog.received()
                 break
             except asyncio.CancelledError:
                 task = asyncio.current_task()
@@ -107,7 +110,7 @@ async def guarded_stream(
                 failure = StreamError(kind=ErrorKind.INTERNAL.value, message=internal)
             if failure is not None:
                 break
-            record.upstream_wait += watchdog.received()
+            watchdog.received()
             if isinstance(event, MessageDelta):
                 record.record_usage(event.usage)
                 finish = event.stop_reason
@@ -115,6 +118,7 @@ async def guarded_stream(
                 _stream_failed(event, record, deployment, observer)
             yield event
     finally:
+        record.upstream_wait += watchdog.now() - begun
         watchdog.stop()
         await rest.aclose()
         if span is not None:

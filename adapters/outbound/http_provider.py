@@ -16,7 +16,7 @@ how its error bodies read. The skeleton does the rest the same way for every kin
   body) has passed the scrubber. For a stream, ``lines`` raises the same errors inside the
   kind's stream parser, which scrubs them and its in-stream error events;
 * the wait: a non-streaming exchange's time on the HTTP port is added to the request's record
-  (``upstream_wait``, what the gateway's overhead leaves out); a stream's waits are counted
+  (``upstream_wait``, what the gateway's overhead leaves out); a stream's wait is counted
   by the service and the stream guard, which see its events.
 """
 

@@ -14,11 +14,17 @@ Overhead (``gateway_overhead_seconds``) is a request's duration less ``record.up
 the time spent waiting on upstreams, summed over its attempts. For a non-streaming request that
 is the time inside the HTTP port's exchange (measured by the HTTP provider, so building the
 upstream body and parsing its answer count as the gateway's); for a stream, the wait for its
-first event (measured by the service, opening the upstream request included) and then for each
-later event (the stream guard); back-off sleeps between retries count as waiting too. What
-remains is the gateway's own work: decoding, routing, translating, encoding, logging. It is
-observed for requests that reached an upstream, labelled by whether the frontdoor's protocol
-differs from the provider's (``translated``).
+first event (measured by the service, opening the upstream request included) and then the time
+from that event to the stream's end (the stream guard: the gateway's work on each event
+overlaps the upstream's generation of the next, so a stream's overhead is what the gateway adds
+before its first event and after its last); back-off sleeps between retries count as waiting
+too. What remains is the gateway's own work: decoding, routing, translating, encoding, logging.
+It is observed for requests that reached an upstream, labelled by whether the frontdoor's
+protocol differs from the provider's (``translated``).
+
+Each labelled child's values are updated through its cells (``cells.py``: lists of floats, a
+bisect for a histogram, no lock); the children a request feeds are found with one look-up of
+its shape (``_Shape``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from domain.circuits import Breakers
 from domain.request_record import RequestRecord
 from infrastructure.config.schema import GatewayConfig
+from infrastructure.metrics.cells import CellGauge, Cells, cells_of, observe_into
 from infrastructure.metrics.circuits import CircuitCollector
 from infrastructure.metrics.labels import NONE, OTHER, key_names, model_names
 
@@ -48,6 +55,12 @@ TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
 OVERHEAD_SECONDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 _STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+INF = float("inf")
+REQUEST_BOUNDS = (*REQUEST_SECONDS, INF)  # as the library keeps them: +Inf last
+FIRST_TOKEN_BOUNDS = (*FIRST_TOKEN_SECONDS, INF)
+OUTPUT_TOKEN_BOUNDS = (*OUTPUT_TOKEN_SECONDS, INF)
+TOKEN_BOUNDS = (*map(float, TOKENS), INF)
+OVERHEAD_BOUNDS = (*OVERHEAD_SECONDS, INF)
 
 
 def multiprocess_dir() -> str | None:
@@ -115,20 +128,17 @@ class GatewayMetrics:
             "gateway_config_reloads_total", "Config reloads, applied or refused.", ["result"],
             registry=registry,
         )  # fmt: skip
+        self._shared = multiprocess_dir() is not None  # the workers' values live in shared memory
         self.models: frozenset[str] = frozenset()
         self.keys: frozenset[str] = frozenset()
         self.circuits = CircuitCollector(self.bounded_model)
         registry.register(self.circuits)
-        # labelled children, by label tuple
-        self._requests: dict[tuple[str, str, str, str, int], tuple[Any, Any]] = {}
-        self._attempts: dict[tuple[str, str, str], Any] = {}
-        self._failovers: dict[tuple[str, str, str], Any] = {}
-        self._overhead: dict[tuple[str, bool], Any] = {}
-        self._tokens: dict[tuple[str, str, str], Any] = {}
-        self._first_token: dict[tuple[str, str, str], Any] = {}
-        self._per_token: dict[tuple[str, str], Any] = {}
-        self._cost: dict[tuple[str, str, str], Any] = {}
-        self._rejected: dict[tuple[str, str], Any] = {}
+        self._cells: dict[tuple[str, tuple[str, ...]], Cells] = {}  # by metric name and labels
+        self._shapes: dict[tuple[str, str, str, str, int, bool, bool], _Shape] = {}
+        self._attempts: dict[tuple[str, str, str], Cells] = {}
+        self._failovers: dict[tuple[str, str, str], Cells] = {}
+        self._cost: dict[tuple[str, str, str], Cells] = {}
+        self._rejected: dict[tuple[str, str], Cells] = {}
 
     # ---- configuration ---------------------------------------------------------------------
     def configure(self, config: GatewayConfig, breakers: Breakers | None = None) -> None:
@@ -148,10 +158,18 @@ class GatewayMetrics:
             return NONE
         return name if name in self.keys else OTHER
 
+    def cells(self, metric: Any, *labels: str) -> Cells:
+        """The cells of ``metric``'s child for ``labels`` (made once)."""
+        key = (metric._name, labels)
+        found = self._cells.get(key)
+        if found is None:
+            found = self._cells[key] = cells_of(metric.labels(*labels), self._shared)
+        return found
+
     # ---- the hot path ----------------------------------------------------------------------
-    def in_flight(self, frontdoor: str, stream: bool) -> Any:
-        """The in-flight gauge's child for a frontdoor's streams or other requests."""
-        return self.in_flight_requests.labels(frontdoor, "true" if stream else "false")
+    def in_flight(self, frontdoor: str, stream: bool) -> CellGauge:
+        """The in-flight gauge for a frontdoor's streams or other requests."""
+        return CellGauge(self.cells(self.in_flight_requests, frontdoor, "true" if stream else "false"))
 
     def observe(self, record: RequestRecord, status: int, seconds: float, first_byte: float | None) -> None:
         """One request, ended after ``seconds``, its first body byte after ``first_byte`` seconds."""
@@ -159,90 +177,79 @@ class GatewayMetrics:
             self._observe_request(record, status, seconds, first_byte)
         if record.rejected is not None:
             key = (self.bounded_key(record.key), record.rejected)
-            child = self._rejected.get(key)
-            if child is None:
-                child = self._rejected[key] = self.rejected.labels(*key)
-            child.inc()
+            cells = self._rejected.get(key)
+            if cells is None:
+                cells = self._rejected[key] = self.cells(self.rejected, *key)
+            cells[0] += 1
         if record.cost_usd:
             model = self.bounded_model(record.upstream_model)
             key3 = (self.bounded_key(record.key), record.provider or NONE, model)
-            child = self._cost.get(key3)
-            if child is None:
-                child = self._cost[key3] = self.cost.labels(*key3)
-            child.inc(record.cost_usd)
+            cells = self._cost.get(key3)
+            if cells is None:
+                cells = self._cost[key3] = self.cells(self.cost, *key3)
+            cells[0] += record.cost_usd
 
     def _observe_request(
         self, record: RequestRecord, status: int, seconds: float, first_byte: float | None
     ) -> None:
-        app, frontdoor, provider = record.app, record.frontdoor, record.provider
+        provider = record.provider
         if provider is None:
             provider, model = NONE, self.bounded_model(record.model)
         else:
             model = self.bounded_model(record.upstream_model)
-        key = (app, frontdoor, provider, model, status)
-        children = self._requests.get(key)
-        if children is None:
-            status_class = _STATUS_CLASS.get(status // 100, "other")
-            children = self._requests[key] = (
-                self.requests.labels(app, frontdoor, provider, model, str(status)),
-                self.request_duration.labels(app, frontdoor, provider, model, status_class),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        key = (record.app, record.frontdoor, provider, model, status, record.stream,
+               record.upstream_protocol != record.frontdoor)  # fmt: skip
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = _Shape(self, *key)
+        shape.requests[0] += 1
+        observe_into(shape.duration, REQUEST_BOUNDS, seconds)
         attempts = record.attempts
         if not attempts:
             return
-        self._observe_attempts(app, attempts)
-        translated = record.upstream_protocol != frontdoor
-        child = self._overhead.get((frontdoor, translated))
-        if child is None:
-            labels = (frontdoor, "true" if translated else "false")
-            child = self._overhead[(frontdoor, translated)] = self.overhead.labels(*labels)
-        child.observe(max(0.0, seconds - record.upstream_wait))
-        tokens = self._tokens
-        for count, kind in (
-            (record.input_tokens, "input"), (record.output_tokens, "output"),
-            (record.cache_read_tokens, "cache_read"), (record.cache_write_tokens, "cache_write"),
-        ):  # fmt: skip
-            if count is not None:
-                token_key = (provider, model, kind)
-                child = tokens.get(token_key)
-                if child is None:
-                    child = tokens[token_key] = self.token_usage.labels(*token_key)
-                child.observe(count)
+        if len(attempts) == 1:  # the usual case: no retry, no failover
+            attempt = attempts[0]
+            key3 = (provider, model, cast(str, attempt["result"]))
+            cells = self._attempts.get(key3)
+            if cells is None:
+                cells = self._attempts[key3] = self.cells(self.attempts, *key3)
+            cells[0] += 1
+        else:
+            self._observe_attempts(record.app, attempts)
+        observe_into(shape.overhead, OVERHEAD_BOUNDS, max(0.0, seconds - record.upstream_wait))
+        if record.input_tokens is not None:
+            observe_into(shape.input_tokens, TOKEN_BOUNDS, record.input_tokens)
+        if record.output_tokens is not None:
+            observe_into(shape.output_tokens, TOKEN_BOUNDS, record.output_tokens)
+        if record.cache_read_tokens is not None:
+            observe_into(shape.cache_read_tokens, TOKEN_BOUNDS, record.cache_read_tokens)
+        if record.cache_write_tokens is not None:
+            observe_into(shape.cache_write_tokens, TOKEN_BOUNDS, record.cache_write_tokens)
         if record.stream and first_byte is not None:
-            first_key = (app, provider, model)
-            child = self._first_token.get(first_key)
-            if child is None:
-                child = self._first_token[first_key] = self.time_to_first_token.labels(*first_key)
-            child.observe(first_byte)
+            observe_into(shape.first_token, FIRST_TOKEN_BOUNDS, first_byte)
             output = record.output_tokens
             if output is not None and output > 1:
-                child = self._per_token.get((provider, model))
-                if child is None:
-                    child = self.time_per_output_token.labels(provider, model)
-                    self._per_token[(provider, model)] = child
-                child.observe((seconds - first_byte) / (output - 1))
+                observe_into(shape.per_token, OUTPUT_TOKEN_BOUNDS, (seconds - first_byte) / (output - 1))
 
     def _observe_attempts(self, app: str, attempts: list[dict[str, object]]) -> None:
         previous: tuple[str, str] | None = None
         for attempt in attempts:
             provider, model = cast(str, attempt["provider"]), cast(str, attempt["model"])
             key = (provider, self.bounded_model(model), cast(str, attempt["result"]))
-            child = self._attempts.get(key)
-            if child is None:
-                child = self._attempts[key] = self.attempts.labels(*key)
-            child.inc()
+            cells = self._attempts.get(key)
+            if cells is None:
+                cells = self._attempts[key] = self.cells(self.attempts, *key)
+            cells[0] += 1
             if previous is not None and previous != (provider, model):  # a retry stays on its target
                 move = (app, previous[0], provider)
-                child = self._failovers.get(move)
-                if child is None:
-                    child = self._failovers[move] = self.failovers.labels(*move)
-                child.inc()
+                cells = self._failovers.get(move)
+                if cells is None:
+                    cells = self._failovers[move] = self.cells(self.failovers, *move)
+                cells[0] += 1
             previous = (provider, model)
 
     def config_reloaded(self, applied: bool) -> None:
-        self.reloads.labels("applied" if applied else "refused").inc()
+        self.cells(self.reloads, "applied" if applied else "refused")[0] += 1
 
     # ---- scraping --------------------------------------------------------------------------
     def exposition(self) -> bytes:
@@ -257,6 +264,39 @@ class GatewayMetrics:
         return generate_latest(registry)
 
 
+class _Shape:
+    """The cells every request of one shape feeds (app, frontdoor, provider, model, status,
+    stream, translated): one dict look-up a request finds them all."""
+
+    __slots__ = (
+        "cache_read_tokens", "cache_write_tokens", "duration", "first_token", "input_tokens", "output_tokens",
+        "overhead", "per_token", "requests",
+    )  # fmt: skip
+
+    def __init__(
+        self, m: GatewayMetrics, app: str, frontdoor: str, provider: str, model: str, status: int,
+        stream: bool, translated: bool,
+    ) -> None:  # fmt: skip
+        status_class = _STATUS_CLASS.get(status // 100, "other")
+        self.requests = m.cells(m.requests, app, frontdoor, provider, model, str(status))
+        self.duration = m.cells(m.request_duration, app, frontdoor, provider, model, status_class)
+        none: Cells = _NO_CELLS
+        self.overhead, self.input_tokens, self.output_tokens, self.per_token = none, none, none, none
+        self.cache_read_tokens, self.cache_write_tokens, self.first_token = none, none, none
+        if provider == NONE:  # no upstream was tried: none of the rest applies
+            return
+        self.overhead = m.cells(m.overhead, frontdoor, "true" if translated else "false")
+        tokens = m.token_usage
+        self.input_tokens = m.cells(tokens, provider, model, "input")
+        self.output_tokens = m.cells(tokens, provider, model, "output")
+        self.cache_read_tokens = m.cells(tokens, provider, model, "cache_read")
+        self.cache_write_tokens = m.cells(tokens, provider, model, "cache_write")
+        if stream:
+            self.first_token = m.cells(m.time_to_first_token, app, provider, model)
+            self.per_token = m.cells(m.time_per_output_token, provider, model)
+
+
+_NO_CELLS: list[float] = []
 _default: GatewayMetrics | None = None
 
 

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.launcher import GatewayProcess, launch
+from tests.e2e.launcher import GatewayProcess, launch, write_config
 from tests.fakes.upstream import FakeUpstream, error
 from tests.metrics_text import Samples, label_values, parse, value
 
@@ -190,3 +190,15 @@ def test_with_two_workers_the_totals_are_the_whole_servers(fake: FakeUpstream, t
         assert value(s, "gateway_in_flight") == 0
     assert not shared.exists()  # removed when the server stopped
 
+
+
+def test_config_reloads_are_counted_applied_or_refused(fake: FakeUpstream, tmp_path: Path) -> None:
+    text = metrics_config(fake.url, server=", watch_config_seconds: 0.1")
+    with launch(text, tmp_path) as gateway:
+        write_config(gateway.config, text + "\nnot_a_section: 1\n")
+        gateway.wait_log(lambda r: r.get("event") == "config.reload_refused")
+        write_config(gateway.config, text.replace("attempts: 2", "attempts: 3"))
+        gateway.wait_log(lambda r: r.get("event") == "config.reloaded")
+        s = scrape(gateway)
+    assert value(s, "gateway_config_reloads_total", result="refused") == 1
+    assert value(s, "gateway_config_reloads_total", result="applied") == 1
