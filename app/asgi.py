@@ -24,7 +24,7 @@ from app.status import status_handler
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
-from infrastructure.metrics import default_metrics, mark_dead_at_exit
+from infrastructure.metrics import default_metrics, worker_stopped
 from infrastructure.tracing import start_tracing
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,7 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     else:
         app = ReloadingApp(
             loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new),
-            on_reload=metrics.config_reloaded,
+            on_reload=metrics.config_reloaded, on_stop=worker_stopped,
         )  # fmt: skip
     access = AccessLogMiddleware(
         app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers,
@@ -114,5 +114,4 @@ def from_env() -> Any:
     ``.env`` file ``GATEWAY_ENV_FILE`` names (both set by ``python -m app``)."""
     loaded = load_config(os.environ.get("GATEWAY_CONFIG", "config.yaml"))
     configure_logging(loaded.config.server.log_level, loaded.config.server.log_format)
-    mark_dead_at_exit()
     return build_asgi(loaded)

@@ -96,10 +96,12 @@ class ReloadingApp:
         path: str | Path | None = None,
         on_swap: OnSwap | None = None,
         on_reload: OnReload | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._build = build
         self._on_swap = on_swap
         self._on_reload = on_reload
+        self._on_stop = on_stop  # the server stops serving this process's requests
         self._path = Path(path or loaded.source)
         self._env_file = Path(loaded.env_file) if loaded.env_file else None
         self._initial = loaded
@@ -174,6 +176,8 @@ class ReloadingApp:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._current is not None:
             await self._current.lifespan.shutdown()
+        if self._on_stop is not None:
+            self._on_stop()
 
     async def reload(self, reason: str = "request") -> bool:
         """Load the config file again and swap it in; False (and the old config) if invalid."""

@@ -4,8 +4,8 @@ states read at scrape time (``circuits.py``)."""
 from infrastructure.metrics.gateway import (
     GatewayMetrics,
     default_metrics,
-    mark_dead_at_exit,
     multiprocess_dir,
+    worker_stopped,
 )
 
-__all__ = ["GatewayMetrics", "default_metrics", "mark_dead_at_exit", "multiprocess_dir"]
+__all__ = ["GatewayMetrics", "default_metrics", "worker_stopped", "multiprocess_dir"]

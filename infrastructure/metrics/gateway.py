@@ -29,7 +29,6 @@ its shape (``_Shape``).
 
 from __future__ import annotations
 
-import atexit
 import os
 from typing import Any, cast
 
@@ -300,12 +299,12 @@ _NO_CELLS: list[float] = []
 _default: GatewayMetrics | None = None
 
 
-def mark_dead_at_exit() -> None:
-    """In a worker sharing a multiprocess directory: drop this process's live gauges (in flight)
-    from it when it exits; its counters and histograms stay in the sums."""
+def worker_stopped() -> None:
+    """In a worker sharing a multiprocess directory, when it stops serving: drop its live gauges
+    (in flight) from the directory; its counters and histograms stay in the sums."""
     directory = multiprocess_dir()
     if directory is not None:
-        atexit.register(mark_process_dead, os.getpid(), directory)
+        mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
 
 
 def default_metrics() -> GatewayMetrics:
