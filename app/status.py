@@ -42,6 +42,15 @@ from infrastructure.config.schema import GatewayConfig
 
 _encode = msgspec.json.Encoder().encode
 _NO_STORE = {"cache-control": "no-store"}
+# The page runs its own inline script and style, and talks to nothing but this server.
+_PAGE_HEADERS = {
+    **_NO_STORE,
+    "content-security-policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+}
 
 
 @dataclass(frozen=True)
@@ -77,10 +86,10 @@ def status_handler(sources: StatusSources) -> HTTPRouteHandler:
                     headers={"www-authenticate": "Bearer"},
                 )
             return Response(status_page(), status_code=401, media_type="text/html; charset=utf-8",
-                            headers={**_NO_STORE, "www-authenticate": "Bearer"})  # fmt: skip
+                            headers={**_PAGE_HEADERS, "www-authenticate": "Bearer"})  # fmt: skip
         if wants_json:
             return Response(_encode(status_report(sources)), media_type="application/json", headers=_NO_STORE)
-        return Response(status_page(), media_type="text/html; charset=utf-8", headers=_NO_STORE)
+        return Response(status_page(), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     return status
 

@@ -133,6 +133,9 @@ def test_the_status_page_shows_live_traffic_circuits_and_latency(upstream: FakeU
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                errors: list[str] = []  # script errors, and what the page's security policy refused
+                page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+                page.on("pageerror", lambda error: errors.append(str(error)))
                 response = page.goto(f"{gateway.url}/status")
                 assert response is not None and response.status == 200
                 assert response.headers["content-type"].startswith("text/html")
@@ -166,6 +169,7 @@ def test_the_status_page_shows_live_traffic_circuits_and_latency(upstream: FakeU
             finally:
                 browser.close()
         json_status = httpx.get(f"{gateway.url}/status", headers={"accept": "application/json"}).json()
+    assert errors == []
     assert traffic.failures == [] and traffic.sent > 0
     assert apps == ["chat-openai", "chat-anthropic"]
     assert providers == ["fake-openai", "fake-anthropic", "dead-end"]
@@ -204,3 +208,26 @@ def test_with_admin_keys_the_page_asks_for_one_and_shows_the_status_once_given(
             finally:
                 browser.close()
     assert stored == ADMIN_KEY
+
+
+def test_with_workers_the_page_says_which_worker_answered(upstream: FakeUpstream, tmp_path: Path) -> None:
+    sync_playwright = _browser_or_skip()
+    with launch(config(upstream.url), tmp_path, env={"GATEWAY_WORKERS": "2"}) as gateway:
+        assert gateway.process is not None
+        answers = [httpx.get(f"{gateway.url}/status?format=json").json()["worker"] for _ in range(20)]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(f"{gateway.url}/status")
+                page.wait_for_function("() => /one of 2/.test(document.getElementById('worker').textContent)")
+                note = page.locator("#workers-note").inner_text()
+                header = page.locator("#worker").inner_text()
+            finally:
+                browser.close()
+        supervisor = gateway.process.pid
+    assert {answer["workers"] for answer in answers} == {2}
+    assert supervisor not in {answer["pid"] for answer in answers}  # a worker answers, not the supervisor
+    pid = int(re.search(r"worker pid (\d+)", header).group(1))  # type: ignore[union-attr]
+    assert pid != supervisor
+    assert "2 worker processes" in note and "/metrics sums every worker" in note

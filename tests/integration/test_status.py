@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -91,7 +92,9 @@ async def test_a_browser_gets_the_page_and_a_json_client_the_data(gateway: Async
     page = await gateway.get("/status", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert b"<title>poly-llm-gateway status</title>" in page.content
-    assert b"<script src" not in page.content and b"<link" not in page.content  # nothing fetched but /status
+    assert not re.search(rb"""(src|href)=["']?(https?:)?//""", page.content)  # nothing from elsewhere
+    assert b"<script src" not in page.content and b'rel="stylesheet"' not in page.content
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
     assert (await gateway.get("/status")).headers["content-type"].startswith("text/html")  # curl's */*
     for response in (await gateway.get("/status", headers=JSON), await gateway.get("/status?format=json")):
         assert response.headers["content-type"] == "application/json" and "providers" in response.json()
