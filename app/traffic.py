@@ -84,16 +84,14 @@ class RecentTraffic:
         self.providers = _named(self.providers, providers)
         self.keys = _named(self.keys, keys)
 
-    def _row_position(self) -> int:
-        slot = int(self._clock() // SLOT_SECONDS)
+    def _advance(self, slot: int) -> None:
+        """The clock entered ``slot``: its position in the ring is zeroed if it held an older one."""
+        self._current = slot
         position = slot % SLOTS
-        if slot != self._current:
-            self._current = slot
-            if self._stamps[position] != slot:
-                for series in self._all():
-                    series.zero(position)
-                self._stamps[position] = slot
-        return position
+        if self._stamps[position] != slot:
+            for series in self._all():
+                series.zero(position)
+            self._stamps[position] = slot
 
     def _all(self) -> Iterable[Series]:
         yield self.total
@@ -103,34 +101,43 @@ class RecentTraffic:
 
     def add(self, record: RequestRecord, status: int, seconds: float, first_byte: float | None) -> None:
         """One request that ended: its record, HTTP status, duration and time to first byte."""
-        position = self._row_position()
-        served = record.provider is not None
-        latency = bucket_of(seconds) if served else -1
-        ttft = bucket_of(first_byte) if served and record.stream and first_byte is not None else -1
-        status_column = (
-            S2XX if status < 400 else S4XX if status < 500 else S5XX if status < 600 else OTHER_STATUS
-        )
-        tokens = (record.input_tokens or 0) + (record.output_tokens or 0)
-        cost = record.cost_usd or 0.0
-        app = self.apps.get(record.app) or self.apps[OTHER]
-        _count(app.rows[position], status_column, latency, ttft, record)
-        _count(self.total.rows[position], status_column, latency, ttft, record)
-        if served:
-            provider = self.providers.get(record.provider or "") or self.providers[OTHER]
-            _count(provider.rows[position], status_column, latency, ttft, record)
+        slot = int(self._clock() // SLOT_SECONDS)
+        if slot != self._current:
+            self._advance(slot)
+        position = slot % SLOTS
+        columns = [REQUESTS, _status_column(status)]
+        rows = [self.total.rows[position], (self.apps.get(record.app) or self.apps[OTHER]).rows[position]]
+        provider = record.provider
+        if provider is not None:  # a model call: timed
+            columns += (TIMED, _LATENCY + bucket_of(seconds))
+            if record.stream and first_byte is not None:
+                columns += (STREAMS, _TTFT + bucket_of(first_byte))
+            rows.append((self.providers.get(provider) or self.providers[OTHER]).rows[position])
+        if record.rejected is not None:
+            columns.append(REJECTED)
+        key = None if record.key is None else self.keys.get(record.key) or self.keys[OTHER]
+        if key is not None:
+            rows.append(key.rows[position])
+        input_tokens, output_tokens = record.input_tokens or 0, record.output_tokens or 0
+        cost = record.cost_usd
+        for row in rows:
+            for column in columns:
+                row[column] += 1
+            if input_tokens or output_tokens:
+                row[INPUT_TOKENS] += input_tokens
+                row[OUTPUT_TOKENS] += output_tokens
+            if cost:
+                row[COST] += cost
         for attempt in record.attempts:
-            by = self.providers.get(str(attempt.get("provider"))) or self.providers[OTHER]
-            row = by.rows[position]
+            row = (self.providers.get(str(attempt.get("provider"))) or self.providers[OTHER]).rows[position]
             row[ATTEMPTS] += 1
             if attempt.get("result") != "ok":
                 row[FAILED_ATTEMPTS] += 1
-        if record.key is not None:
-            key = self.keys.get(record.key) or self.keys[OTHER]
-            _count(key.rows[position], status_column, latency, ttft, record)
-            total = key.since_start
-            total[0] += 1
-            total[1] += tokens
-            total[2] += cost
+        if key is not None:
+            since_start = key.since_start
+            since_start[0] += 1
+            since_start[1] += input_tokens + output_tokens
+            since_start[2] += cost or 0.0
 
     # --- reading -----------------------------------------------------------------------------
     def summary(self, series: Series) -> dict[str, Any]:
@@ -178,23 +185,8 @@ def _named(current: dict[str, Series], names: Iterable[str]) -> dict[str, Series
     return named
 
 
-def _count(row: list[Any], status_column: int, latency: int, ttft: int, record: RequestRecord) -> None:
-    row[REQUESTS] += 1
-    row[status_column] += 1
-    if latency >= 0:
-        row[TIMED] += 1
-        row[_LATENCY + latency] += 1
-    if ttft >= 0:
-        row[STREAMS] += 1
-        row[_TTFT + ttft] += 1
-    if record.rejected is not None:
-        row[REJECTED] += 1
-    if record.input_tokens:
-        row[INPUT_TOKENS] += record.input_tokens
-    if record.output_tokens:
-        row[OUTPUT_TOKENS] += record.output_tokens
-    if record.cost_usd:
-        row[COST] += record.cost_usd
+def _status_column(status: int) -> int:
+    return S2XX if status < 400 else S4XX if status < 500 else S5XX if status < 600 else OTHER_STATUS
 
 
 def _quantiles(sums: list[Any], start: int, count: int) -> dict[str, float | None]:
