@@ -6,7 +6,7 @@ official SDKs send traffic from a thread, the page is loaded and must show, from
 fetches: every app and provider, a non-zero request rate, circuit states (the dead provider's
 open), and latency and time-to-first-byte figures. A screenshot is saved as
 ``tests/artifacts/status.png``. With admin keys the page first asks for one, then shows the
-status once it is given.
+status once it is given, with a section for the gateway keys when ``auth.keys`` has any.
 
 chromium comes from Debian (``.ci/run`` installs it); where it is missing the test is skipped
 with the reason, except in CI (``CI`` set), where it fails.
@@ -50,12 +50,12 @@ def _browser_or_skip() -> Any:
     pytest.skip(reason)
 
 
-def config(upstream: str, admin_keys: str = "[]") -> str:
+def config(upstream: str, admin_keys: str = "[]", keys: str = "[]") -> str:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
     timeouts = "timeouts: {connect: 1, first_byte: 3, idle: 3, total: 10}"
     return f"""
 server: {{log_level: warning, watch_config_seconds: 0}}
-auth: {{admin_keys: {admin_keys}}}
+auth: {{admin_keys: {admin_keys}, keys: {keys}}}
 apps:
   - {{name: chat-openai, frontdoor: openai, path: /openai}}
   - {{name: chat-anthropic, frontdoor: anthropic, path: /anthropic}}
@@ -187,7 +187,8 @@ def test_with_admin_keys_the_page_asks_for_one_and_shows_the_status_once_given(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     sync_playwright = _browser_or_skip()
-    with launch(config(upstream.url, admin_keys=f"[{ADMIN_KEY}]"), tmp_path) as gateway:
+    keys = "[{name: team-a, key: sk-gw-team-a, budget: {usd: 25, period: month}}, {name: team-b, key: sk-gw-team-b}]"
+    with launch(config(upstream.url, admin_keys=f"[{ADMIN_KEY}]", keys=keys), tmp_path) as gateway:
         assert httpx.get(f"{gateway.url}/status", headers={"accept": "application/json"}).status_code == 401
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -205,9 +206,15 @@ def test_with_admin_keys_the_page_asks_for_one_and_shows_the_status_once_given(
                 page.locator('tr[data-provider="fake-openai"]').wait_for(state="visible")
                 assert page.locator("#auth").is_hidden()
                 stored = page.evaluate("() => sessionStorage.getItem('gatewayAdminKey')")
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "status-keys.png"), full_page=True)
+                key_rows = page.locator("tr[data-key]").evaluate_all(
+                    "rows => rows.map(r => [r.dataset.key, r.lastElementChild.textContent])"
+                )
             finally:
                 browser.close()
     assert stored == ADMIN_KEY
+    assert key_rows == [["team-a", "$25 per month"], ["team-b", "none"]]  # auth.keys: the key section
 
 
 def test_with_workers_the_page_says_which_worker_answered(upstream: FakeUpstream, tmp_path: Path) -> None:
