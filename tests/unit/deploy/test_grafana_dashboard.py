@@ -3,18 +3,22 @@
 Every PromQL expression of every panel, and every template variable's query, is read and each
 metric name in it must be one of the table of ``/metrics`` (README, Observability), spelled as
 Prometheus exposes it: a histogram as ``_bucket``, ``_sum`` or ``_count``, a counter with its
-``_total``, a gauge as it is. The panels the dashboard promises must be there.
+``_total``, a gauge as it is. The panels the dashboard promises must be there. Where promtool
+is installed, Prometheus's own parser reads every query and the scrape config.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
@@ -148,3 +152,26 @@ def test_the_dashboard_shows_what_it_promises() -> None:
     assert dashboard["uid"] == "poly-llm-gateway"
     datasources = {json.dumps(panel["datasource"]) for panel in panels(dashboard["panels"]) if panel["type"] != "row"}
     assert datasources == {json.dumps({"type": "prometheus", "uid": "${datasource}"})}
+
+
+def test_every_panel_query_and_the_scrape_config_parse_with_promtool(tmp_path: Path) -> None:
+    """Prometheus's own parser over every panel's PromQL (Grafana's variables given values) and
+    over deploy/prometheus/prometheus.yml. Debian's ``prometheus`` package has promtool."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    substitutions = {"$__rate_interval": "1m", "$__range": "1h", "$app": ".*", "$provider": ".*"}
+    rules = []
+    for path in dashboards():
+        for where, expr in expressions(json.loads(path.read_text())):
+            if where.startswith("panel"):
+                for variable, value in substitutions.items():
+                    expr = expr.replace(variable, value)
+                rules.append({"record": f"dashboard:query_{len(rules)}", "expr": expr})
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    checked = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
+    config = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+    checked = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
