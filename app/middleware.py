@@ -30,6 +30,7 @@ from urllib.parse import quote
 import structlog
 
 from adapters.inbound.context import RECORD_KEY
+from app.traffic import RecentTraffic
 from domain.request_record import RequestRecord
 
 log = structlog.get_logger("gateway.access")
@@ -115,10 +116,18 @@ class _Request:
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: Any, *, enabled: bool = True, expose_routing_headers: bool = True) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        enabled: bool = True,
+        expose_routing_headers: bool = True,
+        traffic: RecentTraffic | None = None,
+    ) -> None:
         self.app = app
         self.enabled = enabled  # server.access_log
         self.expose_routing_headers = expose_routing_headers  # the x-gateway-* headers
+        self.traffic = traffic  # the status page's recent traffic: requests to an app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -166,17 +175,18 @@ class AccessLogMiddleware:
                 _REQUEST_ID_VAR.reset(bound)
             except ValueError:  # finished in another context than it started in: unbind
                 _REQUEST_ID_VAR.set(...)
+            now = perf_counter()
+            left_first = (request.left and not request.started) or not request.status
+            status = CLIENT_CLOSED if left_first else request.status
+            if self.traffic is not None and record.app:
+                first_byte = None if request.first_byte is None else request.first_byte - started
+                self.traffic.add(record, status, now - started, first_byte)
             if self.enabled:
-                now = perf_counter()
                 fields: dict[str, Any] = {
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": (
-                        CLIENT_CLOSED
-                        if (request.left and not request.started) or not request.status
-                        else request.status
-                    ),
+                    "status": status,
                     "client_left": request.left,
                     "duration_ms": round((now - started) * 1000, 2),
                 }

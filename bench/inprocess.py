@@ -66,8 +66,7 @@ def build() -> object:
     from contextlib import asynccontextmanager
 
     from adapters.outbound.http import UpstreamResponse
-    from app.asgi import create_app
-    from app.middleware import AccessLogMiddleware
+    from app.asgi import build_asgi
     from bench.upstream import anthropic_stream_frames, openai_stream_frames
     from infrastructure.config.loader import parse_config
     from infrastructure.container import Container
@@ -110,7 +109,7 @@ def build() -> object:
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
     pool = HttpPool({"oa": openai, "an": anthropic})
     container.http_pool.override(pool)
-    return AccessLogMiddleware(create_app(loaded, container))
+    return build_asgi(loaded, container)  # what the server runs, without reloading
 
 
 async def call(app: object, path: str, body: bytes) -> None:

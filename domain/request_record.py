@@ -18,14 +18,20 @@ class RequestRecord:
         "alias",
         "app",
         "attempts",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
         "failed_over",
         "frontdoor",
         "input_tokens",
+        "key",
         "model",
         "output_tokens",
         "provider",
+        "rejected",
         "stream",
         "stream_error",
+        "trace_id",
         "upstream_model",
         "upstream_protocol",
     )
@@ -46,12 +52,22 @@ class RequestRecord:
         self.stream_error: str | None = None  # the error kind a stream ended with after its first byte
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None  # part of input_tokens (the IR's convention)
+        self.cache_write_tokens: int | None = None  # part of input_tokens
+        self.key: str | None = None  # the gateway key's name (never the key)
+        self.cost_usd: float | None = None  # priced from the real usage once it is final
+        self.rejected: str | None = None  # why policy refused it: auth, forbidden, rpm, tpm, ...
+        self.trace_id: str | None = None  # the request's trace, when tracing is on
 
     def record_usage(self, usage: Usage) -> None:
         if isinstance(usage.input_tokens, int):
             self.input_tokens = usage.input_tokens
         if isinstance(usage.output_tokens, int):
             self.output_tokens = usage.output_tokens
+        if isinstance(usage.cache_read_tokens, int):
+            self.cache_read_tokens = usage.cache_read_tokens
+        if isinstance(usage.cache_creation_tokens, int):
+            self.cache_write_tokens = usage.cache_creation_tokens
 
     def fields(self) -> dict[str, object]:
         return {
@@ -67,4 +83,10 @@ class RequestRecord:
             "stream_error": self.stream_error,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "key": self.key,
+            "cost_usd": self.cost_usd,
+            "rejected": self.rejected,
+            "trace_id": self.trace_id,
         }

@@ -71,6 +71,9 @@ class RouteTargetConfig(_Strict, frozen=True):
     provider: str | None = None
     model: str | None = None
     targets: list[TargetConfig] = []
+    # How the pool picks its first target: by weight (the default), the cheapest by the price
+    # table, or the one with the lowest recent latency.
+    strategy: Literal["weighted", "cheapest", "fastest"] = "weighted"
     fallbacks: list[FallbackConfig] = []
 
 
@@ -207,9 +210,70 @@ class RoutingConfig(_Strict, frozen=True):
     default_provider: str | RouteTargetConfig | None = None
 
 
+class KeyLimitsConfig(_Strict, frozen=True):
+    """Per gateway key; each absent one is no limit."""
+
+    rpm: Annotated[int, msgspec.Meta(ge=1)] | None = None  # requests in a sliding minute
+    tpm: Annotated[int, msgspec.Meta(ge=1)] | None = None  # input + output tokens in a sliding minute
+    concurrent: Annotated[int, msgspec.Meta(ge=1)] | None = None  # requests in flight at once
+
+
+class BudgetConfig(_Strict, frozen=True):
+    usd: Annotated[float, msgspec.Meta(ge=0)]
+    period: Literal["day", "week", "month", "total"] = "month"  # UTC calendar
+
+
+class GatewayKeyConfig(_Strict, frozen=True):
+    """A key clients send to the gateway (never an upstream's key)."""
+
+    name: str  # shown in logs, metrics and usage; the key itself never is
+    key: str | None = None  # the key, or
+    key_sha256: str | None = None  # its SHA-256 digest, 64 hex digits
+    apps: list[str] | None = None  # the apps it may use; None: all
+    models: list[str] | None = None  # globs on the requested model name; None: all
+    limits: KeyLimitsConfig = KeyLimitsConfig()
+    budget: BudgetConfig | None = None
+
+
+class AuthConfig(_Strict, frozen=True):
+    keys: list[GatewayKeyConfig] = []  # empty: the frontdoors are open (a warning off loopback)
+    admin_keys: list[str] = []  # Bearer keys for /admin/*, /metrics and /status
+
+
+class StateConfig(_Strict, frozen=True):
+    """Where counters, spend and stored conversations live."""
+
+    redis_url: str = ""  # empty: in this process (spend also in a local file)
+    on_unavailable: Literal["allow", "deny"] = "allow"  # Redis down: limits in-process, or refuse
+
+
+class PriceConfig(_Strict, frozen=True):
+    """An addition to, or override of, the bundled price table (USD per million tokens)."""
+
+    model: str
+    input_per_mtok: Annotated[float, msgspec.Meta(ge=0)]
+    output_per_mtok: Annotated[float, msgspec.Meta(ge=0)]
+    provider: str | None = None  # None: every provider that serves ``model``
+    cache_read_per_mtok: Annotated[float, msgspec.Meta(ge=0)] | None = None  # None: input's rate
+    cache_write_per_mtok: Annotated[float, msgspec.Meta(ge=0)] | None = None  # None: input's rate
+
+
+class TelemetryConfig(_Strict, frozen=True):
+    """Metrics are always on at /metrics; traces are off unless an endpoint is set here or in
+    the standard OTEL_* environment variables (which win)."""
+
+    otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318; empty: OTEL_EXPORTER_OTLP_ENDPOINT or off
+    service_name: str = "poly-llm-gateway"
+    sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+
+
 class GatewayConfig(_Strict, frozen=True):
     server: ServerConfig = ServerConfig()
     apps: list[AppConfig] = []
     providers: list[AnyProviderConfig] = []
     routing: RoutingConfig = RoutingConfig()
+    auth: AuthConfig = AuthConfig()
+    state: StateConfig = StateConfig()
+    pricing: list[PriceConfig] = []
+    telemetry: TelemetryConfig = TelemetryConfig()
 
