@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,7 +21,8 @@ from app.health import healthz, readyz
 from app.metrics import metrics_handler
 from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
-from app.status import status_handler
+from app.status import Generation, StatusSources, status_handler
+from app.traffic import RecentTraffic
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
@@ -30,11 +32,25 @@ from infrastructure.tracing import start_tracing
 log = structlog.get_logger(__name__)
 
 
-def create_app(loaded: LoadedConfig, container: Container | None = None) -> Litestar:
-    """The Litestar app: every configured frontdoor mounted at its path, health probes,
-    protocol-shaped 404/405, upstream clients closed on shutdown."""
+def create_app(
+    loaded: LoadedConfig,
+    container: Container | None = None,
+    *,
+    traffic: RecentTraffic | None = None,
+    generation: Callable[[], Generation] | None = None,
+) -> Litestar:
+    """The Litestar app: every configured frontdoor mounted at its path, health probes, the
+    status page (over ``traffic``, the access-log layer's recent traffic, which outlives a
+    generation), protocol-shaped 404/405, upstream clients closed on shutdown."""
     container = container or Container(loaded=loaded)
     config = loaded.config
+    if generation is None:
+        built = Generation(0, time.time(), str(loaded.source))
+        generation = lambda: built  # noqa: E731
+    status = StatusSources(
+        breakers=container.breakers(), config=config, access=AdminAccess(config.auth.admin_keys),
+        traffic=traffic, generation=generation,
+    )  # fmt: skip
     protocols = {app.name: app.frontdoor for app in config.apps}
     frontdoors = {app.name: FRONTDOORS[app.frontdoor] for app in config.apps}
     mounts = container.mounts()
@@ -51,6 +67,9 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
         if metrics is not None:  # this generation's names bound the labels, its circuits are scraped
             metrics.configure(config, container.breakers())
         app.state.ready = True
+        if traffic is not None:  # the names this generation's traffic is counted under
+            apps, providers = [a.name for a in config.apps], [p.name for p in config.providers]
+            traffic.configure(apps, providers, [k.name for k in config.auth.keys])
         log.info("app.started", apps=[f"{a.name}:{a.frontdoor}@{a.path}" for a in config.apps],
                  providers=[p.name for p in config.providers], http_client=config.server.http_client)
         try:
@@ -61,7 +80,7 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
             log.info("app.stopped")
             flush_logs()
 
-    operator = [status_handler(container.breakers())]
+    operator = [status_handler(status)]
     if metrics is not None:
         operator.append(metrics_handler(metrics, AdminAccess(config.auth.admin_keys)))
     return Litestar(
@@ -85,15 +104,20 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     generations are Litestar apps built from successive versions of the config file."""
     server = loaded.config.server
     metrics = default_metrics() if container is None else container.metrics()
+    traffic = RecentTraffic()
     if container is not None:  # tests that override container providers: no reloading
-        app: Any = create_app(loaded, container)
+        app: Any = create_app(loaded, container, traffic=traffic)
     else:
-        app = ReloadingApp(
-            loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new),
-            on_reload=metrics.config_reloaded, on_stop=worker_stopped,
-        )  # fmt: skip
+        reloading = ReloadingApp(
+            loaded,
+            lambda config: create_app(config, traffic=traffic, generation=reloading.generation),
+            on_swap=lambda old, new: apply_settings(access, old, new),
+            on_reload=metrics.config_reloaded,
+            on_stop=worker_stopped,
+        )
+        app = reloading
     access = AccessLogMiddleware(
-        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers,
+        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers, traffic=traffic,
         metrics=metrics, tracing=start_tracing(loaded.config.telemetry),
     )  # fmt: skip
     return access

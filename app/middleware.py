@@ -36,6 +36,7 @@ from urllib.parse import quote
 import structlog
 
 from adapters.inbound.context import RECORD_KEY
+from app.traffic import RecentTraffic
 from domain.request_record import CURRENT, RequestRecord
 from infrastructure.metrics import GatewayMetrics
 from infrastructure.tracing import Tracing
@@ -129,12 +130,14 @@ class AccessLogMiddleware:
         *,
         enabled: bool = True,
         expose_routing_headers: bool = True,
+        traffic: RecentTraffic | None = None,
         metrics: GatewayMetrics | None = None,
         tracing: Tracing | None = None,
     ) -> None:
         self.app = app
         self.enabled = enabled  # server.access_log
         self.expose_routing_headers = expose_routing_headers  # the x-gateway-* headers
+        self.traffic = traffic  # the status page's recent traffic: requests to an app
         self.metrics = metrics  # None: no metrics (the benchmark's baseline)
         self.tracing = tracing  # None: tracing is off
 
@@ -190,13 +193,15 @@ class AccessLogMiddleware:
                 _REQUEST_ID_VAR.set(...)
                 CURRENT.set(None)
             now = perf_counter()
-            closed = (request.left and not request.started) or not request.status
-            status = CLIENT_CLOSED if closed else request.status
+            left_first = (request.left and not request.started) or not request.status
+            status = CLIENT_CLOSED if left_first else request.status
+            first_byte = None if request.first_byte is None else request.first_byte - started
             if span is not None:
                 span.end(record, status)
             if self.metrics is not None:
-                first = request.first_byte
-                self.metrics.observe(record, status, now - started, first - started if first else None)
+                self.metrics.observe(record, status, now - started, first_byte)
+            if self.traffic is not None and record.app:
+                self.traffic.add(record, status, now - started, first_byte)
             if self.enabled:
                 fields: dict[str, Any] = {
                     "request_id": request_id,

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from app.status import Generation as GenerationInfo
 from infrastructure.config.loader import ConfigError, LoadedConfig, load_config
 
 log = structlog.get_logger("gateway.reload")
@@ -111,6 +113,11 @@ class ReloadingApp:
         self._watch_interval = 0.0
         self._retiring: set[asyncio.Task[None]] = set()
         self.reloads = 0
+        self.loaded_at = time.time()  # when the serving config was loaded
+
+    def generation(self) -> GenerationInfo:
+        """Which config generation serves now (the status page's)."""
+        return GenerationInfo(self.reloads, self.loaded_at, str(self._path))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -183,6 +190,7 @@ class ReloadingApp:
         """Load the config file again and swap it in; False (and the old config) if invalid."""
         async with self._lock:
             try:
+                loaded_at = time.time()
                 loaded = load_config(self._path, env_file=self._env_file)
                 generation = Generation(self._build(loaded), loaded)
                 await generation.lifespan.startup()
@@ -196,6 +204,7 @@ class ReloadingApp:
                 return False
             old, self._current = self._current, generation
             self.reloads += 1
+            self.loaded_at = loaded_at
             previous = old.loaded if old else self._initial
             _warn_restart_needed(self._initial, loaded)  # the values the server started with
             if self._on_swap is not None:

@@ -75,8 +75,7 @@ def build(mode: str = "off") -> object:
     from contextlib import asynccontextmanager
 
     from adapters.outbound.http import UpstreamResponse
-    from app.asgi import create_app
-    from app.middleware import AccessLogMiddleware
+    from app.asgi import build_asgi
     from bench.upstream import anthropic_stream_frames, openai_stream_frames
     from infrastructure.config.loader import parse_config
     from infrastructure.container import Container
@@ -119,27 +118,25 @@ def build(mode: str = "off") -> object:
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
     pool = HttpPool({"oa": openai, "an": anthropic})
     if mode == "off":
-        if hasattr(container, "metrics"):
+        if hasattr(container, "metrics"):  # a checkout with metrics: without them
             from dependency_injector import providers
 
             container.metrics.override(providers.Object(None))
         container.http_pool.override(pool)
-        return AccessLogMiddleware(create_app(loaded, container))
+        return build_asgi(loaded, container)  # what the server runs, without reloading
     from dependency_injector import providers
 
     from infrastructure.metrics import GatewayMetrics
     from infrastructure.tracing import install
 
-    metrics = GatewayMetrics()
-    container.metrics.override(providers.Object(metrics))
+    container.metrics.override(providers.Object(GatewayMetrics()))
     tracing = _dropping_tracing() if mode == "tracing" else None
-    install(tracing)
+    install(tracing)  # read by build_asgi and the container
     container.http_pool.override(pool.traced(tracing))
     try:
-        app = create_app(loaded, container)
+        return build_asgi(loaded, container)
     finally:
         install(None)
-    return AccessLogMiddleware(app, metrics=metrics, tracing=tracing)
 
 
 def _dropping_tracing() -> object:

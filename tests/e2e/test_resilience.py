@@ -295,7 +295,7 @@ def test_an_open_single_target_keeps_serving_every_good_request(
     changes = [r["state"] for r in gateway.logs("circuit.changed") if r.get("provider") == "solo"]
     assert changes.count("open") == 4 and changes.count("closed") == 4  # opened by each burst, closed by the next success
 
-    status = httpx.get(f"{gateway.url}/status").json()
+    status = httpx.get(f"{gateway.url}/status", headers={"accept": "application/json"}).json()
     (solo,) = [p for p in status["providers"] if p["name"] == "solo"]
     assert [(d["model"], d["state"]) for d in solo["deployments"]] == [("solo-model", "closed")]
 

@@ -164,3 +164,13 @@ def test_in_flight_and_reloads() -> None:
     assert value(s, "gateway_in_flight", frontdoor="openai", stream="true") == 1
     assert value(s, "gateway_config_reloads_total", result="applied") == 1
     assert value(s, "gateway_config_reloads_total", result="refused") == 2
+
+
+def test_the_families_are_the_issue_table_the_dashboard_is_built_on() -> None:
+    from tests.unit.deploy.test_grafana_dashboard import COUNTERS, GAUGES, HISTOGRAMS
+
+    kinds = {family.name: family.type for family in metrics().registry.collect()}
+    exported = {f"{name}_total" if kind == "counter" else name: kind for name, kind in kinds.items()}
+    assert {name for name, kind in exported.items() if kind == "histogram"} == HISTOGRAMS
+    assert {name for name, kind in exported.items() if kind == "counter"} == COUNTERS
+    assert {name for name, kind in exported.items() if kind == "gauge"} == GAUGES
