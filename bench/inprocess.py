@@ -178,12 +178,9 @@ async def call(app: object, path: str, body: bytes) -> None:
 
 
 async def main() -> None:
-    try:
-        import infrastructure.metrics  # noqa: F401 - a checkout that has metrics
-    except ImportError:
-        modes: tuple[str, ...] = ("off",)
-    else:
-        modes = MODES
+    from infrastructure.container import Container
+
+    modes = MODES if hasattr(Container, "metrics") else ("off",)  # a checkout that has metrics
     apps = {mode: build(mode) for mode in modes}
     print(f"{'us/request':26s}" + "".join(f"{mode:>9s}" for mode in modes), file=sys.stderr, flush=True)
     for name, path, body in PATHS:
