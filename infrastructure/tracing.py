@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import msgspec
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -43,6 +44,34 @@ from domain.request_record import RequestRecord
 from infrastructure.config.schema import TelemetryConfig
 
 log = structlog.get_logger(__name__)
+
+class _Choice(msgspec.Struct):
+    finish_reason: str | None = None
+
+
+class _Finish(msgspec.Struct):
+    """What a relayed answer says of why it ended: OpenAI's per choice, Anthropic's once."""
+
+    choices: list[_Choice] = []
+    stop_reason: str | None = None
+
+
+_finish_decoder = msgspec.json.Decoder(_Finish)
+
+
+def _native_finish_reasons(response: ChatResponse) -> list[str]:
+    """The finish reasons of an answer relayed as received (the native path reads none of its
+    choices): read here, only for a recorded span."""
+    native = response.native
+    if isinstance(native, msgspec.UnsetType):
+        return []
+    try:
+        finish = _finish_decoder.decode(native.body)
+    except msgspec.MsgspecError:
+        return []
+    reasons = [choice.finish_reason for choice in finish.choices if choice.finish_reason]
+    return reasons or ([finish.stop_reason] if finish.stop_reason else [])
+
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_HEADERS = (b"traceparent", b"tracestate")
@@ -109,6 +138,8 @@ class AttemptSpan:
                 model, finish_reason = response.model, response.stop_reason
                 usage = response.usage
                 _usage(span, usage.input_tokens, usage.output_tokens)
+                if finish_reason is None and (reasons := _native_finish_reasons(response)):
+                    span.set_attribute("gen_ai.response.finish_reasons", reasons)
             elif record is not None:
                 _usage(span, record.input_tokens, record.output_tokens)
             if model:
