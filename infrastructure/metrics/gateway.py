@@ -30,6 +30,7 @@ its shape (``_Shape``).
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from typing import Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -191,39 +192,45 @@ class GatewayMetrics:
     def _observe_request(
         self, record: RequestRecord, status: int, seconds: float, first_byte: float | None
     ) -> None:
+        # observe_into and bounded_model, inline: this runs for every request
         provider = record.provider
+        name = record.model if provider is None else record.upstream_model
+        model = name if name in self.models else OTHER if name is not None else NONE
         if provider is None:
-            provider, model = NONE, self.bounded_model(record.model)
-        else:
-            model = self.bounded_model(record.upstream_model)
+            provider = NONE
         key = (record.app, record.frontdoor, provider, model, status, record.stream,
                record.upstream_protocol != record.frontdoor)  # fmt: skip
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = _Shape(self, *key)
         shape.requests[0] += 1
-        observe_into(shape.duration, REQUEST_BOUNDS, seconds)
+        cells = shape.duration
+        cells[bisect_left(REQUEST_BOUNDS, seconds)] += 1
+        cells[-1] += seconds
         attempts = record.attempts
         if not attempts:
             return
         if len(attempts) == 1:  # the usual case: no retry, no failover
-            attempt = attempts[0]
-            key3 = (provider, model, cast(str, attempt["result"]))
-            cells = self._attempts.get(key3)
-            if cells is None:
-                cells = self._attempts[key3] = self.cells(self.attempts, *key3)
-            cells[0] += 1
+            key3 = (provider, model, cast(str, attempts[0]["result"]))
+            counter = self._attempts.get(key3)
+            if counter is None:
+                counter = self._attempts[key3] = self.cells(self.attempts, *key3)
+            counter[0] += 1
         else:
             self._observe_attempts(record.app, attempts)
-        observe_into(shape.overhead, OVERHEAD_BOUNDS, max(0.0, seconds - record.upstream_wait))
-        if record.input_tokens is not None:
-            observe_into(shape.input_tokens, TOKEN_BOUNDS, record.input_tokens)
-        if record.output_tokens is not None:
-            observe_into(shape.output_tokens, TOKEN_BOUNDS, record.output_tokens)
-        if record.cache_read_tokens is not None:
-            observe_into(shape.cache_read_tokens, TOKEN_BOUNDS, record.cache_read_tokens)
-        if record.cache_write_tokens is not None:
-            observe_into(shape.cache_write_tokens, TOKEN_BOUNDS, record.cache_write_tokens)
+        own = seconds - record.upstream_wait
+        cells = shape.overhead
+        cells[bisect_left(OVERHEAD_BOUNDS, own)] += 1
+        cells[-1] += own if own > 0 else 0.0
+        for count, cells in (
+            (record.input_tokens, shape.input_tokens),
+            (record.output_tokens, shape.output_tokens),
+            (record.cache_read_tokens, shape.cache_read_tokens),
+            (record.cache_write_tokens, shape.cache_write_tokens),
+        ):
+            if count is not None:
+                cells[bisect_left(TOKEN_BOUNDS, count)] += 1
+                cells[-1] += count
         if record.stream and first_byte is not None:
             observe_into(shape.first_token, FIRST_TOKEN_BOUNDS, first_byte)
             output = record.output_tokens
