@@ -31,6 +31,7 @@ from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
+from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
@@ -57,6 +58,7 @@ class ChatService:
         observer: ResilienceObserver | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prices: PriceTable | None = None,
     ) -> None:
         self._table = table
         self._routes: dict[str, Route] = {}  # resolved routes by model: the table never changes
@@ -66,6 +68,7 @@ class ChatService:
         self._observer = observer or NullObserver()
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._prices = prices  # None: requests are not priced (record.cost_usd stays None)
 
     def route(self, model: str) -> Route:
         """``resolve``, remembered per model name (names are client-chosen: the memo is emptied
@@ -85,6 +88,8 @@ class ChatService:
 
         response, _, _ = await self._run(request, record, call)
         record.record_usage(response.usage)
+        if self._prices is not None:
+            price_record(record, self._prices)
         return response
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
@@ -110,7 +115,7 @@ class ChatService:
             return first, events
 
         (first, events), deployment, policy = await self._run(request, record, call)
-        return guarded_stream(first, events, record, deployment, policy.idle, self._observer)
+        return guarded_stream(first, events, record, deployment, policy.idle, self._observer, self._prices)
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         route = self.route(request.model)

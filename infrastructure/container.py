@@ -12,6 +12,7 @@ from dependency_injector import containers, providers
 from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
+from adapters.pricing.table import Prices
 from domain.circuits import Breakers
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
@@ -19,6 +20,7 @@ from domain.service import ChatService
 from infrastructure.config.build import (
     breaker_settings,
     model_listing,
+    price_table,
     provider_policy,
     provider_settings,
     routing_table,
@@ -62,6 +64,7 @@ def build_mounts(
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    prices: Prices | None = None,
 ) -> list[Mount]:
     config = loaded.config
     return [
@@ -74,6 +77,7 @@ def build_mounts(
                 breakers=breakers,
                 policies=policies,
                 observer=observer,
+                prices=prices,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
@@ -90,4 +94,5 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)
+    prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
+    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer, prices)
