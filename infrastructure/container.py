@@ -14,6 +14,7 @@ from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
 from adapters.pricing.table import Prices
 from domain.circuits import Breakers
+from domain.latency import Latencies
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
@@ -65,7 +66,9 @@ def build_mounts(
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
     prices: Prices | None = None,
+    latencies: Latencies | None = None,
 ) -> list[Mount]:
+    latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
     return [
         Mount(
@@ -78,6 +81,7 @@ def build_mounts(
                 policies=policies,
                 observer=observer,
                 prices=prices,
+                latencies=latencies,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
@@ -95,4 +99,7 @@ class Container(containers.DeclarativeContainer):
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
     prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer, prices)
+    latencies = providers.Singleton(Latencies)
+    mounts = providers.Singleton(
+        build_mounts, loaded, chat_providers, breakers, policies, observer, prices, latencies
+    )

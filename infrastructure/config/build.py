@@ -34,7 +34,7 @@ def destination(route: RouteTargetConfig) -> Destination:
         assert route.provider is not None  # validated
         targets = (Target(provider=route.provider, model=route.model),)
     fallbacks = tuple(Target(provider=f.provider, model=f.model) for f in route.fallbacks)
-    return Destination(targets=targets, fallbacks=fallbacks)
+    return Destination(targets=targets, fallbacks=fallbacks, strategy=route.strategy)
 
 
 def routing_table(config: GatewayConfig, app: AppConfig) -> RoutingTable:
