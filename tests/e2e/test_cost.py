@@ -9,11 +9,13 @@ not part of its ``input_tokens``: the same prices give different figures if eith
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.launcher import GatewayProcess, launch
+from tests.e2e.launcher import GatewayProcess, launch, write_config
 from tests.fakes.upstream import FakeUpstream, Reply, Stream
 
 HELLO = [{"role": "user", "content": "Hello!"}]
@@ -176,3 +178,16 @@ def test_an_unpriced_model_costs_zero_and_is_logged_once(gateway: GatewayProcess
     assert gateway.access_log(raw.headers["x-request-id"])["cost_usd"] == 0
     unpriced = gateway.logs("pricing.unpriced")
     assert [(u["provider"], u["model"]) for u in unpriced] == [("oai", "gpt-test-unpriced")]
+
+
+def test_a_reload_applies_new_pricing_entries(upstream: FakeUpstream, tmp_path: Path) -> None:
+    with launch(config(upstream.url), tmp_path) as gateway:
+        upstream.script(openai_completion("gpt-test-priced", prompt=1000, cached=0, completion=0))
+        raw = gateway.openai().chat.completions.with_raw_response.create(model="gpt-test-priced", messages=HELLO)
+        assert raw.headers["x-gateway-cost-usd"] == "0.00015"  # 1000 * 0.15 per million
+        write_config(gateway.config, config(upstream.url).replace("input_per_mtok: 0.15", "input_per_mtok: 0.3"))
+        gateway.signal(signal.SIGHUP)
+        gateway.wait_log(lambda r: r.get("event") == "config.reloaded")
+        upstream.script(openai_completion("gpt-test-priced", prompt=1000, cached=0, completion=0))
+        raw = gateway.openai().chat.completions.with_raw_response.create(model="gpt-test-priced", messages=HELLO)
+        assert raw.headers["x-gateway-cost-usd"] == "0.0003"
