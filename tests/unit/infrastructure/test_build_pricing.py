@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from domain.pricing import Price
 from domain.routing import resolve
 from infrastructure.config.build import price_table, routing_table
-from infrastructure.config.loader import LoadedConfig, parse_config
+from infrastructure.config.loader import ConfigError, LoadedConfig, parse_config
 
 CONFIG = """
 apps: [{name: oa, frontdoor: openai, path: /openai}]
@@ -43,3 +45,14 @@ def test_a_routes_strategy_reaches_the_domain() -> None:
     table = routing_table(config, config.apps[0])
     assert resolve(table, "pool-x").strategy == "cheapest"
     assert resolve(table, "one-x").strategy == "weighted"
+
+
+def test_a_pricing_entry_naming_an_unknown_provider_or_priced_twice_is_a_problem() -> None:
+    text = CONFIG + """  - {provider: nowhere, model: m, input_per_mtok: 1, output_per_mtok: 1}
+  - {model: gpt-4o-mini, input_per_mtok: 1, output_per_mtok: 1}
+"""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, source="test", env={})
+    problems = raised.value.problems
+    assert any(p.startswith("pricing[2].provider: unknown provider 'nowhere'") for p in problems)
+    assert "pricing[3]: a second price for 'gpt-4o-mini' (also pricing[1])" in problems
