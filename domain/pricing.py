@@ -20,6 +20,8 @@ from domain.request_record import RequestRecord
 
 PER_TOKENS = 1_000_000
 COST_DIGITS = 10  # decimal places a cost is rounded to (USD)
+_SCALE: float = 10**COST_DIGITS / PER_TOKENS
+_DIVISOR: float = float(10**COST_DIGITS)
 
 
 class Price(msgspec.Struct, frozen=True):
@@ -66,17 +68,19 @@ def token_cost(
 ) -> float:
     """USD for these counts (``input_tokens`` includes the two cache counts), rounded to
     ``COST_DIGITS`` places. Counts that do not add up (cache above input) are never negative."""
-    price = price.at(input_tokens)
-    uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
-    read_rate = price.input if price.cache_read is None else price.cache_read
-    write_rate = price.input if price.cache_write is None else price.cache_write
+    if price.tiers:
+        price = price.at(input_tokens)
+    uncached = input_tokens - cache_read_tokens - cache_write_tokens
+    read_rate, write_rate = price.cache_read, price.cache_write
     total = (
-        uncached * price.input
-        + cache_read_tokens * read_rate
-        + cache_write_tokens * write_rate
+        (uncached * price.input if uncached > 0 else 0.0)
+        + cache_read_tokens * (price.input if read_rate is None else read_rate)
+        + cache_write_tokens * (price.input if write_rate is None else write_rate)
         + output_tokens * price.output
     )
-    return round(total / PER_TOKENS, COST_DIGITS)
+    # USD per million tokens x tokens -> USD, to COST_DIGITS places (an integer division is
+    # correctly rounded, and cheaper than round(x, digits))
+    return round(total * _SCALE) / _DIVISOR
 
 
 def _count(value: object) -> int:
