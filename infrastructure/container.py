@@ -12,13 +12,16 @@ from dependency_injector import containers, providers
 from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
+from adapters.pricing.table import Prices
 from domain.circuits import Breakers
+from domain.latency import Latencies
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
 from infrastructure.config.build import (
     breaker_settings,
     model_listing,
+    price_table,
     provider_policy,
     provider_settings,
     routing_table,
@@ -62,7 +65,10 @@ def build_mounts(
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    prices: Prices | None = None,
+    latencies: Latencies | None = None,
 ) -> list[Mount]:
+    latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
     return [
         Mount(
@@ -74,6 +80,8 @@ def build_mounts(
                 breakers=breakers,
                 policies=policies,
                 observer=observer,
+                prices=prices,
+                latencies=latencies,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
@@ -90,4 +98,8 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)
+    prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
+    latencies = providers.Singleton(Latencies)
+    mounts = providers.Singleton(
+        build_mounts, loaded, chat_providers, breakers, policies, observer, prices, latencies
+    )
