@@ -51,6 +51,7 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
         finally:
             app.state.ready = False
             await container.http_pool().aclose()
+            await container.conversations().aclose()
             log.info("app.stopped")
             flush_logs()
 

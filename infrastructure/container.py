@@ -12,8 +12,10 @@ from dependency_injector import containers, providers
 from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
+from adapters.state.conversations_memory import MemoryConversations
+from adapters.state.conversations_redis import RedisConversations
 from domain.circuits import Breakers
-from domain.ports import ChatProvider, ResilienceObserver
+from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
 from infrastructure.config.build import (
@@ -56,12 +58,29 @@ def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:
     return {p.name: provider_policy(p) for p in loaded.config.providers}
 
 
+_PROCESS_CONVERSATIONS: list[MemoryConversations] = []  # one per process: it outlives reloads
+
+
+def build_conversations(loaded: LoadedConfig) -> ConversationStore:
+    """Redis when ``state.redis_url`` is set, else this process's store, which a reload keeps
+    (resized to the new budget)."""
+    state = loaded.config.state
+    if state.redis_url:
+        return RedisConversations(state.redis_url)
+    if not _PROCESS_CONVERSATIONS:
+        _PROCESS_CONVERSATIONS.append(MemoryConversations(state.conversation_max_bytes))
+    store = _PROCESS_CONVERSATIONS[0]
+    store.resize(state.conversation_max_bytes)
+    return store
+
+
 def build_mounts(
     loaded: LoadedConfig,
     chat_providers: dict[str, ChatProvider],
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    conversations: ConversationStore,
 ) -> list[Mount]:
     config = loaded.config
     return [
@@ -77,6 +96,8 @@ def build_mounts(
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
+            conversations=conversations,
+            conversation_ttl=config.state.conversation_ttl_seconds,
         )
         for app in config.apps
     ]
@@ -90,4 +111,7 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)
+    conversations = providers.Singleton(build_conversations, loaded)
+    mounts = providers.Singleton(
+        build_mounts, loaded, chat_providers, breakers, policies, observer, conversations
+    )

@@ -42,9 +42,10 @@ async def test_unknown_anthropic_path_is_a_not_found_error_naming_what_is_served
 
 
 async def test_unknown_openai_path_is_an_invalid_request_error_naming_what_is_served(gateway: AsyncTestClient) -> None:
-    message = openai_error(await gateway.post("/openai/v1/embeddings", json={"input": "x"}), 404)
-    assert message.startswith("The gateway does not serve POST /openai/v1/embeddings.")
-    assert "POST /openai/v1/chat/completions, GET /openai/v1/models" in message
+    message = openai_error(await gateway.post("/openai/v1/audio/speech", json={"input": "x"}), 404)
+    assert message.startswith("The gateway does not serve POST /openai/v1/audio/speech.")
+    assert "POST /openai/v1/chat/completions, POST /openai/v1/responses, GET /openai/v1/models" in message
+    assert "DELETE /openai/v1/responses/{response_id}, GET /openai/v1/responses/{response_id}" in message
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -73,6 +73,8 @@ class ResponsesCall:
     head: Response  # the Response echoing the request: status in_progress, no output yet
     params: dict[str, Any]  # IR parameters besides the model, system and messages
     custom_tools: frozenset[str] = frozenset()  # their calls are answered as custom_tool_call items
+    # The items of the turns previous_response_id continues, once looked up (oldest first).
+    history: list[msgspec.Raw] = field(default_factory=list)
 
 
 def parse(body: bytes) -> ResponsesCall:
