@@ -3,12 +3,16 @@ completions, on every provider via the IR, with stored turns for previous_respon
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import msgspec
+import pytest
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
+from app.asgi import build_asgi
 from tests.conftest import fixture_bytes
-from tests.integration.conftest import ANTHROPIC_URL, OPENAI_URL, sse
+from tests.integration.conftest import ANTHROPIC_URL, OPENAI_URL, config_for, sse
 from tests.integration.upstream import UpstreamMock
 
 URL = "/openai/v1/responses"
@@ -106,3 +110,81 @@ async def test_hosted_tools_are_dropped_with_a_log_line(gateway: AsyncTestClient
     assert [t["name"] for t in sent(scripted)["tools"]] == ["shell"]
     dropped = [line for line in logs if line.get("event") == "request.param_dropped"]
     assert dropped and dropped[0]["params"] == ["tools[0]:web_search", "tools[1]:namespace"]
+
+
+# --- an upstream that speaks the Responses API itself (responses: true) ---------------------------
+
+RELAY_URL = "http://oairesp.test/v1/responses"
+RELAY_CONFIG = """
+server: {http_client: httpx}
+apps:
+  - {name: oa, frontdoor: openai, path: /openai}
+providers:
+  - {name: oairesp, type: openai, api_key: sk-relay-secret, base_url: "http://oairesp.test/v1", responses: true,
+     retries: {attempts: 1}, circuit_breaker: {enabled: false}}
+  - {name: anthropic, type: anthropic, api_key: sk-ant-relay-secret, base_url: "http://anthropic.test",
+     retries: {attempts: 1}, circuit_breaker: {enabled: false}}
+routing:
+  rules:
+    - {model_prefix: claude, provider: anthropic}
+  default_provider: oairesp
+"""
+
+
+@pytest.fixture
+async def relay(scripted: UpstreamMock, http_client: str) -> AsyncIterator[AsyncTestClient]:
+    app = build_asgi(config_for(RELAY_CONFIG, scripted, http_client))
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+async def test_a_responses_upstream_gets_the_body_as_sent_and_its_answer_is_relayed(
+    relay: AsyncTestClient, scripted: UpstreamMock
+) -> None:
+    upstream = msgspec.json.decode(fixture_bytes("openai_responses/response_openai_reasoning_function_call.json"))
+    upstream["x_unmodelled"] = {"kept": [1]}
+    scripted.add_response(url=RELAY_URL, json=upstream)
+    body = {"model": "gpt-5-mini", "input": "Weather?", "x_vendor_flag": {"deep": True}, "include": ["reasoning.encrypted_content"]}
+    response = await relay.post(URL, json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["id"] != upstream["id"] and answer["id"].startswith("resp_")
+    assert answer["x_unmodelled"] == {"kept": [1]}
+    assert answer["output"] == upstream["output"]
+    sent_body = sent(scripted)
+    assert sent_body["x_vendor_flag"] == {"deep": True} and sent_body["include"] == ["reasoning.encrypted_content"]
+    assert sent_body["input"] == [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]}]
+    assert scripted.get_requests()[-1].headers["authorization"] == "Bearer sk-relay-secret"
+
+
+async def test_a_relayed_stream_keeps_the_upstream_events_under_the_gateway_id_and_stores_the_turn(
+    relay: AsyncTestClient, scripted: UpstreamMock
+) -> None:
+    scripted.add_response(url=RELAY_URL, stream=sse(fixture_bytes("openai_responses/stream_openai_function_call.sse")))
+    async with relay.stream("POST", URL, json={"model": "gpt-4.1", "input": "Weather?", "stream": True}) as r:
+        assert r.status_code == 200
+        raw = b"".join([chunk async for chunk in r.aiter_bytes()])
+    upstream = [f for f in fixture_bytes("openai_responses/stream_openai_function_call.sse").split(b"\n\n") if f.strip()]
+    frames = [f for f in raw.split(b"\n\n") if f.strip()]
+    assert len(frames) == len(upstream)
+    events = [msgspec.json.decode(f.partition(b"data: ")[2]) for f in frames]
+    ids = {e["response"]["id"] for e in events if "response" in e}
+    assert len(ids) == 1 and b"resp_68d60f2a" not in raw  # the upstream's id is never shown
+    assert [e["type"] for e in events] == [msgspec.json.decode(f.partition(b"data: ")[2])["type"] for f in upstream]
+    final = events[-1]["response"]
+    got = await relay.get(f"{URL}/{final['id']}")
+    assert got.status_code == 200 and got.json()["output"] == final["output"]
+
+
+async def test_reasoning_sealed_for_anthropic_does_not_go_to_openai(relay: AsyncTestClient, scripted: UpstreamMock) -> None:
+    scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_thinking.json"))
+    first = await relay.post(URL, json={"model": "claude-sonnet-4-5", "input": "Think.", "reasoning": {"effort": "low"}})
+    assert first.status_code == 200, first.text
+    assert any(item["type"] == "reasoning" for item in first.json()["output"])
+    upstream = msgspec.json.decode(fixture_bytes("openai_responses/response_openai_reasoning_function_call.json"))
+    scripted.add_response(url=RELAY_URL, json=upstream)
+    second = await relay.post(URL, json={"model": "gpt-5-mini", "input": "Go on.", "previous_response_id": first.json()["id"]})
+    assert second.status_code == 200, second.text
+    sent_body = sent(scripted)
+    assert "previous_response_id" not in sent_body
+    assert [item.get("type") for item in sent_body["input"]] == ["message", "message", "message"]

@@ -11,8 +11,9 @@ write is logged and the answer still goes out (its id is then unknown to a follo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from contextlib import aclosing
+from typing import Any, cast
 
 import msgspec
 import structlog
@@ -23,10 +24,12 @@ from adapters.inbound.chat_route import ChatEndpoint
 from adapters.inbound.openai_responses.decode import ResponsesCall, parse, to_ir
 from adapters.inbound.openai_responses.encode import encode_response, from_ir
 from adapters.inbound.openai_responses.history import history_items, stored_response, turn_record
+from adapters.inbound.openai_responses.relay import is_relayed, native_request, relayed_body, relayed_frames
 from adapters.inbound.openai_responses.stream import encode_stream
+from adapters.protocols.openai.responses.heads import RELAYED
 from adapters.protocols.openai.responses.response import Response as WireResponse
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import ChatRequest, ChatResponse, EventStream
+from domain.ir import UNSET, AnyEvent, ChatRequest, ChatResponse, EventStream
 from domain.ports import ConversationStore
 from domain.request_record import RequestRecord
 
@@ -67,9 +70,10 @@ class Turns:
             if stored is None:
                 raise not_found(previous, "previous_response_id")
             call.history.extend(history_items(stored))
-        return to_ir(call, call.history)
+        request = to_ir(call, call.history)
+        return msgspec.structs.replace(request, native=native_request(call))
 
-    async def keep(self, call: ResponsesCall, response: WireResponse) -> None:
+    async def keep(self, call: ResponsesCall, response: WireResponse | bytes) -> None:
         try:
             await self.store.put(call.response_id, turn_record(call, call.history, response), self.ttl)
         except GatewayError as exc:
@@ -78,23 +82,55 @@ class Turns:
     def encode(
         self, answer: ChatResponse, call: ResponsesCall, record: RequestRecord
     ) -> bytes | Awaitable[bytes]:
-        response = from_ir(answer, call, record)
-        body = encode_response(response)
+        native = answer.native
+        response: WireResponse | bytes
+        if native is not UNSET and native.protocol == RELAYED:
+            body = response = relayed_body(native.body, call, record)
+        else:
+            response = from_ir(answer, call, record)
+            body = encode_response(response)
         if not call.store:
             return body
         return self._kept(call, response, body)
 
-    async def _kept(self, call: ResponsesCall, response: WireResponse, body: bytes) -> bytes:
+    async def _kept(self, call: ResponsesCall, response: WireResponse | bytes, body: bytes) -> bytes:
         await self.keep(call, response)
         return body
 
     def encode_stream(
         self, events: EventStream, call: ResponsesCall, record: RequestRecord
     ) -> AsyncIterator[bytes]:
-        async def on_final(response: WireResponse) -> None:
+        async def on_final(response: WireResponse | bytes) -> None:
             await self.keep(call, response)
 
-        return encode_stream(events, call, record, on_final if call.store else None)
+        hook = on_final if call.store else None
+        if record.upstream_protocol != "openai":
+            return encode_stream(events, call, record, hook)
+        return self._openai_frames(events, call, record, hook)
+
+    async def _openai_frames(
+        self, events: EventStream, call: ResponsesCall, record: RequestRecord, hook: Any
+    ) -> AsyncIterator[bytes]:
+        """An OpenAI upstream answered in Chat chunks (translated) or Responses events (relayed):
+        its first event says which."""
+        first = await anext(events)
+        rest = _chain(first, events)
+        frames = cast(
+            AsyncGenerator[bytes, None],
+            relayed_frames(rest, call, record, hook)
+            if is_relayed(first.native)
+            else encode_stream(rest, call, record, hook),
+        )
+        async with aclosing(frames):
+            async for frame in frames:
+                yield frame
+
+
+async def _chain(first: AnyEvent, events: EventStream) -> EventStream:
+    async with aclosing(events):
+        yield first
+        async for event in events:
+            yield event
 
 
 def endpoint(turns: Turns) -> ChatEndpoint[ResponsesCall]:

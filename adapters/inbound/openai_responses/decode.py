@@ -42,6 +42,7 @@ from domain.ir import ChatRequest, Reasoning, TextBlock
 log = structlog.get_logger(__name__)
 
 _request = msgspec.json.Decoder(wire.ResponsesRequest)
+_fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _reasoning = msgspec.json.Decoder(wire.ReasoningConfig | None)
 _encode = msgspec.json.Encoder().encode
 
@@ -75,6 +76,8 @@ class ResponsesCall:
     custom_tools: frozenset[str] = frozenset()  # their calls are answered as custom_tool_call items
     # The items of the turns previous_response_id continues, once looked up (oldest first).
     history: list[msgspec.Raw] = field(default_factory=list)
+    # The body's top-level fields undecoded, for an upstream that speaks the Responses API.
+    fields: dict[str, msgspec.Raw] = field(default_factory=dict)
 
 
 def parse(body: bytes) -> ResponsesCall:
@@ -113,6 +116,7 @@ def parse(body: bytes) -> ResponsesCall:
         head=_head(req, response_id, created_at),
         params=params,
         custom_tools=custom_tools,
+        fields=_fields.decode(body),
     )
 
 

@@ -1,0 +1,89 @@
+"""Responses traffic to and from an upstream that speaks the Responses API itself (an OpenAI
+provider with ``responses: true``): the client's body and the upstream's answer go through as
+they are, with only what the gateway owns rewritten.
+
+- The request (``native_request``): the client's fields, ``input`` replaced by the whole
+  conversation (the stored history ``previous_response_id`` named, then the turn's input) and
+  ``previous_response_id`` left out (the upstream never saw the gateway's ids). Reasoning items
+  the gateway sealed for another provider kind (``gateway.v1.`` state) are left out: only the
+  kind that produced reasoning state gets it back.
+- The answer: the Response keeps every member the upstream wrote; its ``id`` becomes the
+  call's, ``previous_response_id`` the client's, ``model`` the route's alias when there is one.
+  In a stream the lifecycle events' Response gets the same; every other event goes as it came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any
+
+import msgspec
+
+from adapters.inbound.openai_responses.decode import ResponsesCall
+from adapters.inbound.openai_responses.reasoning import PREFIX
+from adapters.protocols.openai.responses.heads import FINAL_EVENTS, RELAYED, EventHead
+from domain.ir import EventStream, NativeRequest, StreamError
+from domain.request_record import RequestRecord
+
+_encode = msgspec.json.Encoder().encode
+_object = msgspec.json.Decoder(dict[str, Any])
+_event = msgspec.json.Decoder(EventHead)
+_SEALED = b'"encrypted_content":"' + PREFIX.encode()
+_OMITTED = ("previous_response_id",)
+StoreHook = Callable[[bytes], Awaitable[None]]  # the final Response's body, before it is sent
+
+
+def native_request(call: ResponsesCall) -> NativeRequest:
+    fields = {name: value for name, value in call.fields.items() if name not in _OMITTED}
+    items = [item for item in (*call.history, *call.input_items) if _SEALED not in bytes(item)]
+    fields["input"] = msgspec.Raw(_encode(items))
+    return NativeRequest(protocol=RELAYED, fields=fields)
+
+
+def is_relayed(first: bytes | None) -> bool:
+    """Whether a stream's first native frame is a Responses event (not a Chat chunk)."""
+    if first is None or b'"response.' not in first:
+        return False
+    try:
+        return _event.decode(first).type.startswith("response.")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+
+
+def _own(response: dict[str, Any], call: ResponsesCall, record: RequestRecord) -> None:
+    response["id"] = call.response_id
+    response["previous_response_id"] = call.previous_response_id
+    if record.alias:
+        response["model"] = record.alias
+
+
+def relayed_body(body: bytes, call: ResponsesCall, record: RequestRecord) -> bytes:
+    response = _object.decode(body)
+    _own(response, call, record)
+    return _encode(response)
+
+
+async def relayed_frames(
+    events: EventStream, call: ResponsesCall, record: RequestRecord, on_final: StoreHook | None
+) -> AsyncIterator[bytes]:
+    upstream_id: bytes | None = None
+    async with aclosing(events):
+        async for event in events:
+            data = event.native
+            if data is None:
+                continue
+            head = _event.decode(data)
+            if head.type in FINAL_EVENTS:
+                frame = _object.decode(data)
+                _own(frame["response"], call, record)
+                if on_final is not None:
+                    await on_final(_encode(frame["response"]))
+                data = _encode(frame)
+            elif head.response is not None:
+                if upstream_id is None:
+                    upstream_id = b'"' + head.response.id.encode() + b'"'
+                data = data.replace(upstream_id, b'"' + call.response_id.encode() + b'"')
+            yield b"event: " + head.type.encode() + b"\ndata: " + data + b"\n\n"
+            if isinstance(event, StreamError):
+                return
