@@ -8,7 +8,7 @@ from typing import Protocol as _Protocol
 
 from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
-from domain.ir import ChatRequest, ChatResponse, EventStream, Protocol
+from domain.ir import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, EventStream, Protocol
 from domain.routing import Target
 
 
@@ -33,6 +33,11 @@ class ChatProvider(_Protocol):
     def stream(self, request: ChatRequest, model: str) -> EventStream: ...
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int: ...
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
+        """The embeddings of ``request`` (relayed); a kind whose API has none raises
+        ``INVALID_REQUEST`` saying so."""
+        ...
 
 
 class ConversationStore(_Protocol):

@@ -29,7 +29,15 @@ from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
+from domain.ir import (
+    AnyEvent,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EventStream,
+    StreamError,
+)
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
@@ -132,8 +140,19 @@ class ChatService:
         count, _, _ = await self._run(request, record, call)
         return count
 
+    async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
+        """Embeddings, routed, retried and failed over like a non-streaming chat request."""
+
+        async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> EmbeddingResponse:
+            async with _deadline(provider, policy.total):
+                return await provider.embed(request, model)
+
+        response, _, _ = await self._run(request, record, call)
+        record.record_usage(response.usage)
+        return response
+
     async def _run(
-        self, request: ChatRequest, record: RequestRecord, call: Call[T]
+        self, request: ChatRequest | EmbeddingRequest, record: RequestRecord, call: Call[T]
     ) -> tuple[T, Deployment, ProviderPolicy]:
         route = self.route(request.model)
         record.model = request.model

@@ -1,7 +1,7 @@
 """The OpenAI frontdoor's endpoints: chat completions (on the shared chat route, the body
 decoded by ``to_ir`` so that malformed input gets OpenAI's error shape), the Responses API
 (``openai_responses/controller.py``: its endpoint on the same route, and its stored turns) and
-the model listing.
+the model listing, and embeddings (``embeddings.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from adapters.inbound.chat_route import ChatEndpoint
 from adapters.inbound.frontdoor import Mount
 from adapters.inbound.openai.decode import to_ir
+from adapters.inbound.openai.embeddings import embeddings_route
 from adapters.inbound.openai.encode import from_ir
 from adapters.inbound.openai.stream import encode_stream
 from adapters.inbound.openai_responses import controller as responses
@@ -93,4 +94,5 @@ def routes(mount: Mount) -> list[BaseRouteHandler]:
             )
         return Response(entry, media_type=JSON)
 
-    return [list_models, retrieve_model, *responses.routes(_turns(mount))]
+    embeddings = embeddings_route(mount.service, mount.name, mount.max_body_bytes)
+    return [list_models, retrieve_model, embeddings, *responses.routes(_turns(mount))]

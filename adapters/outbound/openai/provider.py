@@ -14,7 +14,7 @@ from functools import partial
 
 from adapters.outbound.http import HttpClient
 from adapters.outbound.http_provider import HttpProvider
-from adapters.outbound.openai import responses
+from adapters.outbound.openai import embeddings, responses
 from adapters.outbound.openai.errors import parse_error_body
 from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
@@ -22,7 +22,7 @@ from adapters.outbound.openai.settings import OpenAISettings
 from adapters.outbound.openai.stream import parse_upstream
 from adapters.outbound.openai.tokens import estimate_tokens
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
-from domain.ir import UNSET, ChatRequest, ChatResponse, EventStream
+from domain.ir import UNSET, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, EventStream
 from domain.offload import off_loop
 
 _parse_head = partial(parse_response, content=False)
@@ -40,6 +40,7 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
     def __init__(self, settings: OpenAISettings, http: HttpClient, scrub: Scrubber = NO_SECRETS) -> None:
         super().__init__(settings, http, scrub, parse_error_body)
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
+        self._embeddings_url = settings.base_url.rstrip("/") + "/embeddings"
         self._responses_url = settings.base_url.rstrip("/") + "/responses" if settings.responses else None
         own = {"content-type": "application/json", "accept": "application/json"}
         if settings.api_key:
@@ -74,3 +75,8 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
         """A local estimate (OpenAI has no counting endpoint; see ``tokens.py``). It runs off
         the event loop: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
         return await off_loop(estimate_tokens, request)
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
+        """Relayed to ``/embeddings`` as the client sent it, the model replaced."""
+        body = embeddings.build_body(request, model, self.settings)
+        return await self.post_body(self._embeddings_url, self._headers, body, embeddings.parse_embeddings)
