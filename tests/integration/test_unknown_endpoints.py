@@ -95,8 +95,8 @@ async def test_the_sdks_show_the_message_not_a_bare_not_found(scripted: Upstream
     oa = openai.AsyncOpenAI(base_url="http://gw/openai/v1", api_key="k", max_retries=0,
                             http_client=httpx.AsyncClient(transport=transport))  # fmt: skip
     with pytest.raises(openai.NotFoundError) as openai_info:
-        await oa.embeddings.create(model="text-embedding-3-small", input="x")
-    assert "does not serve POST /openai/v1/embeddings" in str(openai_info.value)
+        await oa.images.generate(model="gpt-image-1", prompt="x")
+    assert "does not serve POST /openai/v1/images/generations" in str(openai_info.value)
     an = anthropic.AsyncAnthropic(base_url="http://gw/anthropic", api_key="k", max_retries=0,
                                   http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)))  # fmt: skip
     with pytest.raises(anthropic.NotFoundError) as anthropic_info:
