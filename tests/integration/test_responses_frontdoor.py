@@ -10,10 +10,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
+from adapters.state.conversations_redis import DEFAULT_PREFIX
 from app.asgi import build_asgi
 from tests.conftest import fixture_bytes
 from tests.integration.conftest import ANTHROPIC_URL, OPENAI_URL, config_for, sse
 from tests.integration.upstream import UpstreamMock
+from tests.redis_db import REDIS_URL, redis_or_skip
 
 URL = "/openai/v1/responses"
 
@@ -188,3 +190,35 @@ async def test_reasoning_sealed_for_anthropic_does_not_go_to_openai(relay: Async
     sent_body = sent(scripted)
     assert "previous_response_id" not in sent_body
     assert [item.get("type") for item in sent_body["input"]] == ["message", "message", "message"]
+
+
+# --- state.redis_url: every replica finds every stored turn ---------------------------------------
+
+
+async def test_with_redis_a_turn_stored_by_one_replica_is_continued_by_another(
+    scripted: UpstreamMock, http_client: str
+) -> None:
+    admin = await redis_or_skip()
+    text = RELAY_CONFIG.replace("server: {http_client: httpx}", f"server: {{http_client: httpx}}\nstate: {{redis_url: '{REDIS_URL}'}}")
+    stored: list[str] = []
+    try:
+        async with AsyncTestClient(app=build_asgi(config_for(text, scripted, http_client))) as one:
+            scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
+            first = await one.post(URL, json={"model": "claude-sonnet-4-5", "input": "Hi"})
+            assert first.status_code == 200, first.text
+            stored.append(first.json()["id"])
+        async with AsyncTestClient(app=build_asgi(config_for(text, scripted, http_client))) as two:
+            scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
+            second = await two.post(
+                URL, json={"model": "claude-sonnet-4-5", "input": "More", "previous_response_id": stored[0]}
+            )
+            assert second.status_code == 200, second.text
+            stored.append(second.json()["id"])
+            assert [m["role"] for m in sent(scripted)["messages"]] == ["user", "assistant", "user"]
+            assert (await two.get(f"{URL}/{stored[0]}")).json()["id"] == stored[0]
+        ttl = await admin.pttl(DEFAULT_PREFIX + stored[0])
+        assert 0 < ttl <= 30 * 24 * 3600 * 1000
+    finally:
+        for response_id in stored:
+            await admin.delete(DEFAULT_PREFIX + response_id)
+        await admin.aclose()

@@ -5,31 +5,16 @@ visibly, unless GATEWAY_REQUIRE_REDIS=1 (CI), where they fail."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
 
 from adapters.state.conversations_memory import ENTRY_OVERHEAD, MemoryConversations
 from adapters.state.conversations_redis import RedisConversations
 from domain.errors import ErrorKind, GatewayError
 from domain.ports import ConversationStore
-
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + "/12"
-
-
-async def _redis_or_skip() -> aioredis.Redis:
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no Redis here"
-        await client.aclose()
-        if os.environ.get("GATEWAY_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is required (GATEWAY_REQUIRE_REDIS=1) and {REDIS_URL} failed: {exc!r}")
-        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); set REDIS_URL to run these")
-    return client
+from tests.redis_db import REDIS_URL, redis_or_skip
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -37,7 +22,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[ConversationSto
     if request.param == "memory":
         yield MemoryConversations(1024 * 1024)
         return
-    admin = await _redis_or_skip()
+    admin = await redis_or_skip()
     prefix = f"i14-test:{uuid.uuid4().hex}:"
     backend = RedisConversations(REDIS_URL, prefix=prefix)
     try:
