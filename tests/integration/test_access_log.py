@@ -69,7 +69,7 @@ async def test_a_served_request_has_every_field_in_order(gateway: AsyncTestClien
     assert list(line) == [
         "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "app", "frontdoor",
         "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over", "input_tokens",
-        "output_tokens", "event", "log_level",
+        "output_tokens", "cache_read_tokens", "event", "log_level",
     ]  # fmt: skip (no stream_error: the response ended well)
 
 
