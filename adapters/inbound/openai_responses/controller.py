@@ -11,7 +11,7 @@ write is logged and the answer still goes out (its id is then unknown to a follo
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, cast
 
@@ -54,6 +54,9 @@ def not_found(response_id: str, param: str | None = None) -> GatewayError:
 
 def _decode(body: bytes, headers: Mapping[str, str]) -> ResponsesCall:
     return parse(body)
+
+
+Keep = Callable[[WireResponse | bytes], Awaitable[None]]  # stores the final Response of a turn
 
 
 class Turns:
@@ -109,7 +112,7 @@ class Turns:
         return self._openai_frames(events, call, record, hook)
 
     async def _openai_frames(
-        self, events: EventStream, call: ResponsesCall, record: RequestRecord, hook: Any
+        self, events: EventStream, call: ResponsesCall, record: RequestRecord, hook: Keep | None
     ) -> AsyncIterator[bytes]:
         """An OpenAI upstream answered in Chat chunks (translated) or Responses events (relayed):
         its first event says which."""
