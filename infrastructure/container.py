@@ -69,6 +69,12 @@ def build_conversations(loaded: LoadedConfig) -> ConversationStore:
         return RedisConversations(state.redis_url)
     if not _PROCESS_CONVERSATIONS:
         _PROCESS_CONVERSATIONS.append(MemoryConversations(state.conversation_max_bytes))
+        if loaded.config.server.workers > 1:
+            log.warning(
+                "conversation.store_per_worker",
+                detail="stored Responses turns live in each worker; a follow-up (previous_response_id) "
+                "reaching another worker gets 404 unless state.redis_url is set",
+            )
     store = _PROCESS_CONVERSATIONS[0]
     store.resize(state.conversation_max_bytes)
     return store
