@@ -34,7 +34,15 @@ from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
+from domain.ir import (
+    AnyEvent,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EventStream,
+    StreamError,
+)
 from domain.latency import EXPLORE, Latencies
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
 from domain.pricing import PriceTable, price_record
@@ -147,8 +155,24 @@ class ChatService:
         count, _, _ = await self._run(request, record, call, measure=None)
         return count
 
+    async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
+        """Embeddings, routed, retried and failed over like a non-streaming chat request."""
+
+        async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> EmbeddingResponse:
+            async with _deadline(provider, policy.total):
+                return await provider.embed(request, model)
+
+        response, _, _ = await self._run(request, record, call, measure=None)
+        record.record_usage(response.usage)
+        return response
+
     async def _run(
-        self, request: ChatRequest, record: RequestRecord, call: Call[T], *, measure: bool | None
+        self,
+        request: ChatRequest | EmbeddingRequest,
+        record: RequestRecord,
+        call: Call[T],
+        *,
+        measure: bool | None,
     ) -> tuple[T, Deployment, ProviderPolicy]:
         """Try the route's targets in order. ``measure``: the kind of latency a ``fastest`` route
         keeps for this call (True: a stream's first event, False: a whole response; None: none)."""
