@@ -77,6 +77,7 @@ def create_app(
         finally:
             app.state.ready = False
             await container.http_pool().aclose()
+            await container.conversations().aclose()
             log.info("app.stopped")
             flush_logs()
 

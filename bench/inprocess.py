@@ -6,8 +6,9 @@ library. So this is the CPU that routing, translation, resilience and logging ad
 request, and it varies little between runs. ``python -m bench.inprocess [CHECKOUT]`` measures
 this checkout or another one (e.g. a ``--compare`` worktree under bench/.work/); it prints microseconds per
 request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-protocol and a
-translated path of each frontdoor, non-streaming then streaming (the bench's 40-frame upstream
-streams, handed over line by line as the HTTP clients do). Names after the checkout pick paths
+translated path of each frontdoor, and the Responses API on each upstream protocol, non-streaming
+then streaming (the bench's 40-frame upstream streams, handed over line by line as the HTTP
+clients do). Names after the checkout pick paths
 (``python -m bench.inprocess . openai-openai-stream``).
 
 Each path is measured three ways side by side, their rounds interleaved so that the machine's
@@ -45,6 +46,7 @@ routing:
   default_provider: oa
 """
 _OPENAI, _ANTHROPIC = "/openai/v1/chat/completions", "/anthropic/v1/messages"
+_RESPONSES = "/openai/v1/responses"
 _STREAM_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
 
 
@@ -53,6 +55,12 @@ _HELLO = [{"role": "user", "content": "Hello!"}]
 
 def _body(model: str, **params: object) -> bytes:
     return msgspec.json.encode({"model": model, **params, "messages": _HELLO})
+
+
+def _responses(model: str, **params: object) -> bytes:
+    body = {"model": model, "instructions": "Be concise.", "input": "Hello!", "max_output_tokens": 64}
+    body.update(params)
+    return msgspec.json.encode(body)
 
 
 PATHS = [
@@ -64,6 +72,11 @@ PATHS = [
     ("openai-anthropic-stream", _OPENAI, _body("claude-3", **_STREAM_USAGE)),
     ("anthropic-anthropic-stream", _ANTHROPIC, _body("claude-3", max_tokens=64, stream=True)),
     ("anthropic-openai-stream", _ANTHROPIC, _body("gpt-4o-mini", max_tokens=64, stream=True)),
+    # The Responses API (store left at its default, true: each turn is kept in the process)
+    ("responses-anthropic", _RESPONSES, _responses("claude-3")),
+    ("responses-openai", _RESPONSES, _responses("gpt-4o-mini")),
+    ("responses-anthropic-stream", _RESPONSES, _responses("claude-3", stream=True)),
+    ("responses-openai-stream", _RESPONSES, _responses("gpt-4o-mini", stream=True)),
 ]
 
 

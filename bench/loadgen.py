@@ -115,12 +115,13 @@ def check_once(port: int, scenario: Scenario) -> Check:
         conn.close()
     frames = body.count(b"\n\n")
     if scenario.stream:
-        end = b"data: [DONE]" if scenario.client == "openai" else b'data: {"type":"message_stop"}'
-        complete = body.rstrip().endswith(end)
+        ends = {"openai": b"data: [DONE]", "responses": b"event: response.completed\ndata: "}
+        end = ends.get(scenario.client, b'data: {"type":"message_stop"}')
+        complete = body.rstrip().endswith(end) if scenario.client != "responses" else end in body
     elif scenario.method == "GET":
         complete = True
     else:
-        key = b'"choices"' if scenario.client == "openai" else b'"content"'
+        key = {"openai": b'"choices"', "responses": b'"output"'}.get(scenario.client, b'"content"')
         complete = body.startswith(b"{") and key in body
     return Check(response.status, frames, complete, len(body))
 

@@ -1,8 +1,9 @@
 """What the benchmark runs: the scenarios, their request bodies, and the gateway's config.
 
 A scenario is named ``<client protocol>-<provider protocol>[-stream]`` (``openai-anthropic``: an
-OpenAI SDK client served by an Anthropic provider), or ``direct-<protocol>[-stream]`` for the
-floor: the same request straight to nginx. Each gateway scenario names its floor.
+OpenAI SDK client served by an Anthropic provider; ``responses-openai``: a Responses API client
+served by a Chat Completions provider), or ``direct-<protocol>[-stream]`` for the floor: the
+same request straight to nginx. Each gateway scenario names its floor.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import msgspec
 
-PROTOCOLS = ("openai", "anthropic")
+PROTOCOLS = ("openai", "anthropic")  # upstream protocols, and frontdoors
+CLIENTS = (*PROTOCOLS, "responses")  # the Responses API is served by the openai frontdoor
 # provider name in the bench config -> (type, base path on nginx)
 _PROVIDERS = {
     "oa": ("openai", "/json/v1"),
@@ -21,7 +23,11 @@ _PROVIDERS = {
     "ans": ("anthropic", "/sse"),
 }
 _UPSTREAM_PATH = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
-_FRONTDOOR_PATH = {"openai": "/openai/v1/chat/completions", "anthropic": "/anthropic/v1/messages"}
+_FRONTDOOR_PATH = {
+    "openai": "/openai/v1/chat/completions",
+    "anthropic": "/anthropic/v1/messages",
+    "responses": "/openai/v1/responses",
+}
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 
 
@@ -30,8 +36,16 @@ def request_body(client: str, model: str, stream: bool, *, usage: bool = False) 
     for the usage chunk)."""
     system = "You are a concise assistant. Answer in one short paragraph."
     question = "Say hello, then count from one to five in words."
-    if client == "openai":
+    if client == "responses":  # store left at its default (true): each turn is kept
         body: dict[str, object] = {
+            "model": model,
+            "instructions": system,
+            "input": question,
+            "max_output_tokens": 256,
+            "temperature": 0.7,
+        }
+    elif client == "openai":
+        body = {
             "model": model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}],
             "max_completion_tokens": 256,
@@ -100,7 +114,7 @@ def all_scenarios() -> list[Scenario]:
         for p in PROTOCOLS
         for s in (False, True)
     ]
-    for client in PROTOCOLS:
+    for client in CLIENTS:
         for provider in PROTOCOLS:
             for stream in (False, True):
                 name = f"{client}-{provider}" + ("-stream" if stream else "")

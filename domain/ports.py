@@ -1,6 +1,7 @@
 """The ports the domain needs: providers that answer chat requests, an observer of the
-resilience policies (implemented with logging in infrastructure), and a tracer of upstream
-attempts (OpenTelemetry, in infrastructure; absent when tracing is off)."""
+resilience policies (implemented with logging in infrastructure), a store of conversation
+turns (``previous_response_id``; in-process or Redis, ``adapters/state/``), and a tracer of
+upstream attempts (OpenTelemetry, in infrastructure; absent when tracing is off)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Protocol as _Protocol
 
 from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
-from domain.ir import ChatRequest, ChatResponse, EventStream, Protocol
+from domain.ir import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, EventStream, Protocol
 from domain.request_record import RequestRecord
 from domain.routing import Target
 
@@ -34,6 +35,27 @@ class ChatProvider(_Protocol):
     def stream(self, request: ChatRequest, model: str) -> EventStream: ...
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int: ...
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
+        """The embeddings of ``request`` (relayed); a kind whose API has none raises
+        ``INVALID_REQUEST`` saying so."""
+        ...
+
+
+class ConversationStore(_Protocol):
+    """Stored conversation turns by response id: opaque bytes, each kept ``ttl`` seconds.
+
+    ``get`` of an unknown, expired or evicted id is None; ``delete`` says whether it held one.
+    A backend that cannot be reached raises ``GatewayError`` (``UNAVAILABLE``).
+    """
+
+    async def put(self, key: str, value: bytes, ttl: float) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def delete(self, key: str) -> bool: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ResilienceObserver(_Protocol):

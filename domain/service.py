@@ -20,6 +20,11 @@ The request's record gets every attempt, and the time spent waiting on upstreams
 (``upstream_wait``): here, a stream's wait for its first event and the back-off sleeps between
 retries (the HTTP provider adds a non-streaming exchange's wait, the stream guard the time from
 a stream's first event to its end). With a tracer, each attempt is a span of its own.
+
+A route's pool is ordered by its strategy: ``cheapest`` by the price table (input + output per
+million tokens of the model each target asks for; an unpriced one last), ``fastest`` by the
+recent latency of each deployment (``domain.latency``), which the service measures on every
+attempt of such a route (unknown latency first, so a new target gets measured).
 """
 
 from __future__ import annotations
@@ -34,8 +39,18 @@ from typing import TypeVar
 
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
+from domain.ir import (
+    AnyEvent,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EventStream,
+    StreamError,
+)
+from domain.latency import EXPLORE, Latencies
 from domain.ports import AttemptSpan, AttemptTracer, ChatProvider, NullObserver, ResilienceObserver
+from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
@@ -62,6 +77,9 @@ class ChatService:
         observer: ResilienceObserver | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prices: PriceTable | None = None,
+        latencies: Latencies | None = None,
+        clock: Callable[[], float] = time.perf_counter,
         tracer: AttemptTracer | None = None,
     ) -> None:
         self._table = table
@@ -72,6 +90,9 @@ class ChatService:
         self._observer = observer or NullObserver()
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._prices = prices  # None: requests are not priced (record.cost_usd stays None)
+        self._latencies = latencies or Latencies()
+        self._clock = clock  # measures attempts for the fastest strategy
         self._tracer = tracer
 
     def route(self, model: str) -> Route:
@@ -90,8 +111,10 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _, span = await self._run(request, record, call)
+        response, _, _, span = await self._run(request, record, call, measure=False)
         record.record_usage(response.usage)
+        if self._prices is not None:
+            price_record(record, self._prices)
         if span is not None:
             span.end(None, response)
         return response
@@ -121,8 +144,10 @@ class ChatService:
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy, span = await self._run(request, record, call)
-        return guarded_stream(first, events, record, deployment, policy.idle, self._observer, span)
+        (first, events), deployment, policy, span = await self._run(request, record, call, measure=True)
+        return guarded_stream(
+            first, events, record, deployment, policy.idle, self._observer, self._prices, span
+        )
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         route = self.route(request.model)
@@ -141,19 +166,40 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _, span = await self._run(request, record, call)
+        count, _, _, span = await self._run(request, record, call, measure=None)
         if span is not None:
             span.end()
         return count
 
+    async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
+        """Embeddings, routed, retried and failed over like a non-streaming chat request."""
+
+        async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> EmbeddingResponse:
+            async with _deadline(provider, policy.total):
+                return await provider.embed(request, model)
+
+        response, _, _, span = await self._run(request, record, call, measure=None)
+        record.record_usage(response.usage)
+        if span is not None:
+            span.end(record=record)
+        return response
+
     async def _run(
-        self, request: ChatRequest, record: RequestRecord, call: Call[T]
+        self,
+        request: ChatRequest | EmbeddingRequest,
+        record: RequestRecord,
+        call: Call[T],
+        *,
+        measure: bool | None,
     ) -> tuple[T, Deployment, ProviderPolicy, AttemptSpan | None]:
+        """Try the route's targets in order. ``measure``: the kind of latency a ``fastest`` route
+        keeps for this call (True: a stream's first event, False: a whole response; None: none)."""
         route = self.route(request.model)
         tracer = self._tracer
         record.model = request.model
         record.alias = route.alias
-        plan, forced = self._plan(route, request.model)
+        plan, forced = self._plan(route, request.model, measure)
+        latencies = self._latencies if measure is not None and route.strategy == "fastest" else None
         error: GatewayError | None = None
         for index, (target, deployment) in enumerate(plan):
             provider = self._providers.get(target.provider)
@@ -181,6 +227,7 @@ class ChatService:
                 attempt += 1
                 span = tracer.attempt(record, provider, model) if tracer is not None else None
                 started = time.perf_counter()
+                clocked = self._clock() if latencies is not None else 0.0
                 try:
                     result = await call(provider, model, policy)
                 except GatewayError as exc:
@@ -193,12 +240,16 @@ class ChatService:
                 else:
                     deployment.settle(None, held)
                     _record(record, provider.name, model, "ok", started)
+                    if latencies is not None:
+                        latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
                     if span is not None:
                         span.detach()
                     return result, deployment, policy, span
                 _record(record, provider.name, model, error.kind.value, started)
                 if span is not None:
                     span.end(error.kind.value)
+                if latencies is not None and error.kind is ErrorKind.TIMEOUT:  # slow, not merely failed
+                    latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
                 if not should_fail_over(error):
                     deployment.settle(error, held)
                     raise error
@@ -219,7 +270,7 @@ class ChatService:
             raise error
         raise GatewayError(ErrorKind.INTERNAL, f"No target was tried for '{request.model}'.")
 
-    def _plan(self, route: Route, model: str) -> tuple[Plan, bool]:
+    def _plan(self, route: Route, model: str, measure: bool | None) -> tuple[Plan, bool]:
         """The targets to try with their deployments, and whether they are tried although their
         circuits are open (no target of the route admits requests now)."""
         breakers = self._breakers
@@ -233,13 +284,38 @@ class ChatService:
         def available(target: Target) -> bool:
             return breakers.deployment(target.provider, target.model or model).available()
 
-        ready, skipped = attempt_order(route, available, self._rng)
+        ready, skipped = attempt_order(route, available, self._rng, *self._ranking(route, model, measure))
         if ready:
             if skipped:
                 self._observer.targets_skipped(model, skipped)
             return [(t, breakers.deployment(t.provider, t.model or model)) for t in ready], False
         open_targets = [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]
         return self._all_open(model, open_targets), True
+
+    def _ranking(
+        self, route: Route, model: str, measure: bool | None
+    ) -> tuple[Callable[[Target], float] | None, float]:
+        """How ``attempt_order`` orders the route's pool: a rank (None: by weight) and the share
+        of requests explored."""
+        if route.strategy == "cheapest":
+            prices = self._prices
+            if prices is None:
+                return (lambda target: 0.0), 0.0  # nothing to compare: config order
+
+            def price_rank(target: Target) -> float:
+                price = prices.price(target.provider, target.model or model)
+                return math.inf if price is None else price.blend()
+
+            return price_rank, 0.0
+        if route.strategy == "fastest":
+            latencies, stream = self._latencies, bool(measure)
+
+            def latency_rank(target: Target) -> float:
+                seconds = latencies.estimate((target.provider, target.model or model, stream))
+                return -1.0 if seconds is None else seconds  # unknown first: it gets measured
+
+            return latency_rank, EXPLORE
+        return None, 0.0
 
     def _all_open(self, model: str, plan: Plan) -> Plan:
         """Every target's circuit is open: try them anyway, the nearest to its probe first, but

@@ -12,13 +12,18 @@ from dependency_injector import containers, providers
 from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
+from adapters.pricing.table import Prices
+from adapters.state.conversations_memory import MemoryConversations
+from adapters.state.conversations_redis import RedisConversations
 from domain.circuits import Breakers
-from domain.ports import ChatProvider, ResilienceObserver
+from domain.latency import Latencies
+from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
 from infrastructure.config.build import (
     breaker_settings,
     model_listing,
+    price_table,
     provider_policy,
     provider_settings,
     routing_table,
@@ -58,15 +63,41 @@ def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:
     return {p.name: provider_policy(p) for p in loaded.config.providers}
 
 
+_PROCESS_CONVERSATIONS: list[MemoryConversations] = []  # one per process: it outlives reloads
+
+
+def build_conversations(loaded: LoadedConfig) -> ConversationStore:
+    """Redis when ``state.redis_url`` is set, else this process's store, which a reload keeps
+    (resized to the new budget)."""
+    state = loaded.config.state
+    if state.redis_url:
+        return RedisConversations(state.redis_url)
+    if not _PROCESS_CONVERSATIONS:
+        _PROCESS_CONVERSATIONS.append(MemoryConversations(state.conversation_max_bytes))
+        if loaded.config.server.workers > 1:
+            log.warning(
+                "conversation.store_per_worker",
+                detail="stored Responses turns live in each worker; a follow-up (previous_response_id) "
+                "reaching another worker gets 404 unless state.redis_url is set",
+            )
+    store = _PROCESS_CONVERSATIONS[0]
+    store.resize(state.conversation_max_bytes)
+    return store
+
+
 def build_mounts(
     loaded: LoadedConfig,
     chat_providers: dict[str, ChatProvider],
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    conversations: ConversationStore,
+    prices: Prices | None = None,
+    latencies: Latencies | None = None,
     metrics: GatewayMetrics | None = None,
     tracing: Tracing | None = None,
 ) -> list[Mount]:
+    latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
     return [
         Mount(
@@ -78,10 +109,14 @@ def build_mounts(
                 breakers=breakers,
                 policies=policies,
                 observer=observer,
+                prices=prices,
+                latencies=latencies,
                 tracer=tracing,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
+            conversations=conversations,
+            conversation_ttl=config.state.conversation_ttl_seconds,
             in_flight=metrics.in_flight if metrics is not None else None,
         )
         for app in config.apps
@@ -100,6 +135,10 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
+    prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
+    latencies = providers.Singleton(Latencies)
+    conversations = providers.Singleton(build_conversations, loaded)
     mounts = providers.Singleton(
-        build_mounts, loaded, chat_providers, breakers, policies, observer, metrics, tracing
+        build_mounts, loaded, chat_providers, breakers, policies, observer, conversations, prices, latencies,
+        metrics, tracing,
     )

@@ -17,8 +17,13 @@ from litestar.handlers import BaseRouteHandler
 
 from adapters.inbound.chat_route import ChatEndpoint, InFlight, chat_route
 from adapters.inbound.handlers import exception_handlers
+from adapters.state.conversations_memory import MemoryConversations
 from domain.errors import GatewayError
+from domain.ports import ConversationStore
 from domain.service import ChatService
+
+DEFAULT_CONVERSATION_BYTES = 64 * 1024 * 1024
+DEFAULT_CONVERSATION_TTL = 30 * 24 * 3600.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,11 @@ class Mount:
     # ({"id": ...}); the frontdoor fills its protocol's required fields where missing.
     models: tuple[dict[str, Any], ...] = field(default=())
     max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are refused with 413
+    # Stored conversation turns (the Responses API's ``previous_response_id``), kept ``ttl`` s.
+    conversations: ConversationStore = field(
+        default_factory=lambda: MemoryConversations(DEFAULT_CONVERSATION_BYTES)
+    )
+    conversation_ttl: float = DEFAULT_CONVERSATION_TTL
     # The in-flight gauge's child for (frontdoor, stream): the chat routes move it.
     in_flight: InFlight | None = None
 

@@ -32,7 +32,7 @@ from adapters.outbound.http import HttpClient
 from adapters.outbound.kind import S
 from adapters.outbound.scrub import Scrubber
 from domain.errors import ErrorKind, GatewayError
-from domain.ir import ChatRequest, Protocol
+from domain.ir import ChatRequest, EmbeddingRequest, EmbeddingResponse, Protocol
 from domain.offload import is_large, off_loop
 from domain.request_record import CURRENT
 
@@ -67,6 +67,15 @@ class HttpProvider(Generic[S]):
         if self._missing_key is not None:
             raise GatewayError(ErrorKind.CONFIGURATION, self._missing_key, provider=self.name)
 
+    async def embed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
+        """Kinds whose API has embeddings override this; the others refuse with a 400."""
+        raise GatewayError(
+            ErrorKind.INVALID_REQUEST,
+            f"Provider '{self.name}' speaks the {self.protocol} protocol, which has no embeddings API: "
+            f"route embedding models to an OpenAI-type provider.",
+            param="model",
+            provider=self.name,
+        )
 
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         """The upstream error policy's verdict on an answer that is not a success."""
@@ -87,6 +96,13 @@ class HttpProvider(Generic[S]):
         # coroutine on the usual path).
         args = (request, model, self.settings)
         body = await off_loop(build, *args) if is_large(request) else build(*args)
+        return await self.post_body(url, headers, body, parse)
+
+    async def post_body(
+        self, url: str, headers: Mapping[str, str], body: bytes, parse: Callable[[bytes], T]
+    ) -> T:
+        """POST ``body`` (built by the caller) to ``url`` and parse a successful answer's body."""
+        self.check_key()
         started = perf_counter()
         try:
             try:

@@ -13,6 +13,7 @@ from domain.ir.content import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from domain.ir.embeddings import EmbeddingRequest, EmbeddingResponse
 from domain.ir.events import (
     AnyEvent,
     BlockDelta,
@@ -44,6 +45,8 @@ from domain.ir.request import (
 from domain.ir.response import ChatResponse, NativeResponse, Usage, merge_usage
 
 __all__ = [
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "UNSET",
     "AnyBlock",
     "AnyEvent",

@@ -245,6 +245,10 @@ class StateConfig(_Strict, frozen=True):
 
     redis_url: str = ""  # empty: in this process (spend also in a local file)
     on_unavailable: Literal["allow", "deny"] = "allow"  # Redis down: limits in-process, or refuse
+    # Stored Responses API turns (previous_response_id, GET /v1/responses/{id}): how long each is
+    # kept, and (in this process, without redis_url) how many bytes they may hold in all.
+    conversation_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30 * 24 * 3600.0
+    conversation_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 64 * 1024 * 1024
 
 
 class PriceConfig(_Strict, frozen=True):

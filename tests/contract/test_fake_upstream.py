@@ -81,7 +81,7 @@ async def test_anthropic_default_answers(upstream: FakeUpstream, http: httpx.Asy
 
 
 async def test_unknown_path_is_404(upstream: FakeUpstream, http: httpx.AsyncClient):
-    response = await http.post(upstream.url + "/v1/embeddings", json={})
+    response = await http.post(upstream.url + "/v1/images/generations", json={})
 
     assert response.status_code == 404
     assert "error" in response.json()

@@ -15,7 +15,9 @@ against one fake upstream. What every kind must do:
   error frame, scrubbed of the configured key;
 * a key that names an unset variable: ``CONFIGURATION`` naming it, and no request sent;
 * ``count_tokens``: a local estimate that sends nothing (``counts_locally``), or the count of
-  the kind's counting endpoint.
+  the kind's counting endpoint;
+* ``embed``: the client's body relayed (model replaced) and the answer kept as it came, or, for a
+  kind whose API has no embeddings, ``INVALID_REQUEST`` saying so and nothing sent.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from adapters.outbound.scrub import MASK, Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     ChatRequest,
+    EmbeddingRequest,
     Message,
     MessageStart,
     NativeRequest,
@@ -273,6 +276,26 @@ async def test_count_tokens_is_a_local_estimate_or_the_upstream_count(kind: str)
     assert chat.counts_locally is False
     assert await chat.count_tokens(request(case), "upstream-model") == count
     assert len(http.sent) == 1
+
+
+@parametrize_kinds
+async def test_embed_relays_or_refuses_without_sending(kind: str) -> None:
+    case = CASES[kind]
+    chat, http = provider(kind, Answer(body=fixture_bytes(case.embeddings or case.completion)))
+    body = {"model": "client-model", "input": ["a", "b"], "x_unmodelled": {"kept": True}}
+    fields = msgspec.json.decode(msgspec.json.encode(body), type=dict[str, msgspec.Raw])
+    embed = EmbeddingRequest(model="client-model", fields=fields)
+    if case.embeddings is None:
+        with pytest.raises(GatewayError) as caught:
+            await chat.embed(embed, "upstream-model")
+        assert caught.value.kind is ErrorKind.INVALID_REQUEST and "no embeddings" in caught.value.message
+        assert http.sent == []
+        return
+    response = await chat.embed(embed, "upstream-model")
+    assert len(http.sent) == 1
+    assert msgspec.json.decode(http.sent[0][2]) == {**body, "model": "upstream-model"}
+    assert response.body == fixture_bytes(case.embeddings)
+    assert isinstance(response.usage.input_tokens, int)
 
 
 @parametrize_kinds

@@ -122,7 +122,9 @@ def test_known_traffic_through_the_sdks_gives_known_counts(fake: FakeUpstream, t
     assert value(s, "gateway_in_flight") == 0
     assert label_values(s, "gateway_in_flight", "stream") == {"true", "false"}
     assert value(s, "gateway_circuit_state", provider="primary", model="gpt-5-mini") == 0
-    assert not any(name.startswith(("gateway_cost_usd", "gateway_rejected")) for name, _ in s)  # no keys, no prices
+    # priced by the bundled table (no gateway keys: key "none"); nothing was refused
+    assert value(s, "gateway_cost_usd_total", key="none", **primary) > 0
+    assert not any(name.startswith("gateway_rejected") for name, _ in s)
 
 
 def random_name(rng: random.Random) -> str:

@@ -3,6 +3,7 @@
 Endpoints (any other path answers 404 with an OpenAI-shaped error):
 
 * ``POST /v1/chat/completions``: OpenAI; a provider's ``base_url`` is ``<url>/v1``.
+* ``POST /v1/embeddings``: OpenAI's embeddings (a recorded answer).
 * ``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: Anthropic; ``base_url`` is ``<url>``.
 
 Use it from async tests::
@@ -516,6 +517,8 @@ def _default_script(record: RecordedRequest) -> Script:
             return json_fixture("anthropic/message_text.json", headers={"request-id": "req_fake_anthropic"})
         case "/v1/messages/count_tokens":
             return Reply(200, b'{"input_tokens":31}')
+        case "/v1/embeddings":
+            return json_fixture("openai/embeddings.json")
         case _:
             body = {"message": f"Unknown path {record.path}", "type": "invalid_request_error"}
             return Reply(404, msgspec.json.encode({"error": {**body, "param": None, "code": None}}))

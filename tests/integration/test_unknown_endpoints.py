@@ -42,9 +42,10 @@ async def test_unknown_anthropic_path_is_a_not_found_error_naming_what_is_served
 
 
 async def test_unknown_openai_path_is_an_invalid_request_error_naming_what_is_served(gateway: AsyncTestClient) -> None:
-    message = openai_error(await gateway.post("/openai/v1/embeddings", json={"input": "x"}), 404)
-    assert message.startswith("The gateway does not serve POST /openai/v1/embeddings.")
-    assert "POST /openai/v1/chat/completions, GET /openai/v1/models" in message
+    message = openai_error(await gateway.post("/openai/v1/audio/speech", json={"input": "x"}), 404)
+    assert message.startswith("The gateway does not serve POST /openai/v1/audio/speech.")
+    assert "POST /openai/v1/chat/completions, POST /openai/v1/responses, GET /openai/v1/models" in message
+    assert "DELETE /openai/v1/responses/{response_id}, GET /openai/v1/responses/{response_id}" in message
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,8 @@ async def test_the_sdks_show_the_message_not_a_bare_not_found(scripted: Upstream
     oa = openai.AsyncOpenAI(base_url="http://gw/openai/v1", api_key="k", max_retries=0,
                             http_client=httpx.AsyncClient(transport=transport))  # fmt: skip
     with pytest.raises(openai.NotFoundError) as openai_info:
-        await oa.embeddings.create(model="text-embedding-3-small", input="x")
-    assert "does not serve POST /openai/v1/embeddings" in str(openai_info.value)
+        await oa.images.generate(model="gpt-image-1", prompt="x")
+    assert "does not serve POST /openai/v1/images/generations" in str(openai_info.value)
     an = anthropic.AsyncAnthropic(base_url="http://gw/anthropic", api_key="k", max_retries=0,
                                   http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)))  # fmt: skip
     with pytest.raises(anthropic.NotFoundError) as anthropic_info:

@@ -1,5 +1,7 @@
 """The OpenAI frontdoor's endpoints: chat completions (on the shared chat route, the body
-decoded by ``to_ir`` so that malformed input gets OpenAI's error shape) and the model listing.
+decoded by ``to_ir`` so that malformed input gets OpenAI's error shape), the Responses API
+(``openai_responses/controller.py``: its endpoint on the same route, and its stored turns) and
+the model listing, and embeddings (``embeddings.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from litestar.handlers import BaseRouteHandler
 from adapters.inbound.chat_route import ChatEndpoint
 from adapters.inbound.frontdoor import Mount
 from adapters.inbound.openai.decode import to_ir
+from adapters.inbound.openai.embeddings import embeddings_route
 from adapters.inbound.openai.encode import from_ir
 from adapters.inbound.openai.stream import encode_stream
+from adapters.inbound.openai_responses import controller as responses
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, ChatResponse
 from domain.request_record import RequestRecord
@@ -57,12 +61,17 @@ CHAT_COMPLETIONS = ChatEndpoint(
 )
 
 
+def _turns(mount: Mount) -> responses.Turns:
+    return responses.Turns(mount.conversations, mount.conversation_ttl)
+
+
 def endpoints(mount: Mount) -> tuple[ChatEndpoint[Any], ...]:
-    return (CHAT_COMPLETIONS,)
+    return (CHAT_COMPLETIONS, responses.endpoint(_turns(mount)))
 
 
 def routes(mount: Mount) -> list[BaseRouteHandler]:
-    """The model listing and lookup (ordinary handlers: they are not on the hot path)."""
+    """The model listing and lookup, and the stored responses (ordinary handlers: they are not
+    on the hot path)."""
     entries = model_entries(mount.models)
     listing = _encode({"object": "list", "data": entries})
     by_id = {entry["id"]: _encode(entry) for entry in entries}
@@ -85,4 +94,5 @@ def routes(mount: Mount) -> list[BaseRouteHandler]:
             )
         return Response(entry, media_type=JSON)
 
-    return [list_models, retrieve_model]
+    embeddings = embeddings_route(mount.service, mount.name, mount.max_body_bytes)
+    return [list_models, retrieve_model, embeddings, *responses.routes(_turns(mount))]

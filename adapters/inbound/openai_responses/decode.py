@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -42,6 +42,7 @@ from domain.ir import ChatRequest, Reasoning, TextBlock
 log = structlog.get_logger(__name__)
 
 _request = msgspec.json.Decoder(wire.ResponsesRequest)
+_fields = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _reasoning = msgspec.json.Decoder(wire.ReasoningConfig | None)
 _encode = msgspec.json.Encoder().encode
 
@@ -73,6 +74,10 @@ class ResponsesCall:
     head: Response  # the Response echoing the request: status in_progress, no output yet
     params: dict[str, Any]  # IR parameters besides the model, system and messages
     custom_tools: frozenset[str] = frozenset()  # their calls are answered as custom_tool_call items
+    # The items of the turns previous_response_id continues, once looked up (oldest first).
+    history: list[msgspec.Raw] = field(default_factory=list)
+    # The body's top-level fields undecoded, for an upstream that speaks the Responses API.
+    fields: dict[str, msgspec.Raw] = field(default_factory=dict)
 
 
 def parse(body: bytes) -> ResponsesCall:
@@ -111,6 +116,7 @@ def parse(body: bytes) -> ResponsesCall:
         head=_head(req, response_id, created_at),
         params=params,
         custom_tools=custom_tools,
+        fields=_fields.decode(body),
     )
 
 

@@ -29,9 +29,11 @@ _turn = msgspec.json.Decoder(StoredTurn)
 _output = msgspec.json.Decoder(StoredOutput)
 
 
-def turn_record(call: ResponsesCall, history: Sequence[msgspec.Raw], response: Response) -> bytes:
-    """The stored form of the turn ``call`` made (``history``: the items it continued)."""
-    return _encode(StoredTurn(input=[*history, *call.input_items], response=msgspec.Raw(_encode(response))))
+def turn_record(call: ResponsesCall, history: Sequence[msgspec.Raw], response: Response | bytes) -> bytes:
+    """The stored form of the turn ``call`` made (``history``: the items it continued);
+    ``response`` as a struct, or already encoded (a relayed upstream's)."""
+    body = response if isinstance(response, bytes) else _encode(response)
+    return _encode(StoredTurn(input=[*history, *call.input_items], response=msgspec.Raw(body)))
 
 
 def history_items(record: bytes) -> list[msgspec.Raw]:

@@ -2,8 +2,10 @@
 
 Headers, built once: ``authorization: Bearer <key>`` when a key is configured,
 ``content-type``, ``accept`` and the configured extra headers (which may override the
-defaults). An OpenAI client's answer is relayed as the upstream sent it, so for it only what
-routing and logging need is read (``content=False``). ``count_tokens`` is a local estimate.
+defaults). With ``responses: true``, a Responses client's request goes to ``/responses`` as it
+came (``responses.py``); every other goes to ``/chat/completions``. An OpenAI client's answer
+is relayed as the upstream sent it, so for it only what routing and logging need is read
+(``content=False``). ``count_tokens`` is a local estimate.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import partial
 
 from adapters.outbound.http import HttpClient
 from adapters.outbound.http_provider import HttpProvider
+from adapters.outbound.openai import embeddings, responses
 from adapters.outbound.openai.errors import parse_error_body
 from adapters.outbound.openai.request import build_body
 from adapters.outbound.openai.response import parse_response
@@ -19,7 +22,7 @@ from adapters.outbound.openai.settings import OpenAISettings
 from adapters.outbound.openai.stream import parse_upstream
 from adapters.outbound.openai.tokens import estimate_tokens
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
-from domain.ir import UNSET, ChatRequest, ChatResponse, EventStream
+from domain.ir import UNSET, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, EventStream
 from domain.offload import off_loop
 
 _parse_head = partial(parse_response, content=False)
@@ -37,6 +40,8 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
     def __init__(self, settings: OpenAISettings, http: HttpClient, scrub: Scrubber = NO_SECRETS) -> None:
         super().__init__(settings, http, scrub, parse_error_body)
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
+        self._embeddings_url = settings.base_url.rstrip("/") + "/embeddings"
+        self._responses_url = settings.base_url.rstrip("/") + "/responses" if settings.responses else None
         own = {"content-type": "application/json", "accept": "application/json"}
         if settings.api_key:
             own["authorization"] = f"Bearer {settings.api_key}"
@@ -44,12 +49,20 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
         self._stream_headers = self.with_headers({**own, "accept": "text/event-stream"})
 
     async def complete(self, request: ChatRequest, model: str) -> ChatResponse:
+        if self._responses_url is not None and responses.relays(request):
+            build, parse_relayed = responses.build_body, responses.parse_response
+            return await self.post(self._responses_url, self._headers, build, request, model, parse_relayed)
         parse = _parse_head if _for_openai_client(request) else parse_response
         return await self.post(self._url, self._headers, build_body, request, model, parse)
 
     def stream(self, request: ChatRequest, model: str) -> EventStream:
         """The parser's generator itself: it opens the upstream request on its first
         ``__anext__`` and closes it on ``aclose()``."""
+        if self._responses_url is not None and responses.relays(request):
+            url = self._responses_url
+            return responses.parse_stream(
+                self.lines(url, self._stream_headers, responses.build_body, request, model), self.scrub
+            )
         lines = self.lines(self._url, self._stream_headers, build_body, request, model)
         return parse_upstream(
             lines,
@@ -62,3 +75,8 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
         """A local estimate (OpenAI has no counting endpoint; see ``tokens.py``). It runs off
         the event loop: a prompt of hundreds of KB takes tens of milliseconds to estimate."""
         return await off_loop(estimate_tokens, request)
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
+        """Relayed to ``/embeddings`` as the client sent it, the model replaced."""
+        body = embeddings.build_body(request, model, self.settings)
+        return await self.post_body(self._embeddings_url, self._headers, body, embeddings.parse_embeddings)

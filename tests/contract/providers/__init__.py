@@ -23,3 +23,4 @@ class ProviderCase:
     error_message: str  # its message, as the fixture spells it
     client_body: dict[str, Any]  # a client request of the kind's own protocol (the native path)
     count: tuple[str, int] | None = None  # fixture of a count_tokens answer and its count; None: counted locally
+    embeddings: str | None = None  # fixture: an embeddings answer; None: the kind's API has none

@@ -17,4 +17,5 @@ CASE = ProviderCase(
     error_status=429,
     error_message="Rate limit reached for requests (scripted ERR429 from fake upstream).",
     client_body={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]},
+    embeddings="openai/embeddings.json",
 )

@@ -1,0 +1,2 @@
+"""State the gateway keeps between requests: conversation turns (``ConversationStore``), in
+this process or in Redis."""
