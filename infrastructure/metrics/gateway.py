@@ -222,15 +222,20 @@ class GatewayMetrics:
         cells = shape.overhead
         cells[bisect_left(OVERHEAD_BOUNDS, own)] += 1
         cells[-1] += own if own > 0 else 0.0
-        for count, cells in (
-            (record.input_tokens, shape.input_tokens),
-            (record.output_tokens, shape.output_tokens),
-            (record.cache_read_tokens, shape.cache_read_tokens),
-            (record.cache_write_tokens, shape.cache_write_tokens),
-        ):
-            if count is not None:
-                cells[bisect_left(TOKEN_BOUNDS, count)] += 1
-                cells[-1] += count
+        count = record.input_tokens
+        if count is not None:
+            cells = shape.input_tokens
+            cells[bisect_left(TOKEN_BOUNDS, count)] += 1
+            cells[-1] += count
+        count = record.output_tokens
+        if count is not None:
+            cells = shape.output_tokens
+            cells[bisect_left(TOKEN_BOUNDS, count)] += 1
+            cells[-1] += count
+        if record.cache_read_tokens is not None:
+            observe_into(shape.cache_read_tokens, TOKEN_BOUNDS, record.cache_read_tokens)
+        if record.cache_write_tokens is not None:
+            observe_into(shape.cache_write_tokens, TOKEN_BOUNDS, record.cache_write_tokens)
         if record.stream and first_byte is not None:
             observe_into(shape.first_token, FIRST_TOKEN_BOUNDS, first_byte)
             output = record.output_tokens
