@@ -15,7 +15,7 @@ from adapters.outbound.scrub import Scrubber
 from adapters.pricing.table import Prices
 from adapters.state.conversations_memory import MemoryConversations
 from adapters.state.conversations_redis import RedisConversations
-from domain.circuits import Breakers
+from domain.circuits import Breakers, CircuitSnapshot
 from domain.latency import Latencies
 from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
 from domain.resilience import ProviderPolicy
@@ -54,9 +54,18 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool, scrubber: Scrubber) ->
     return built
 
 
-def build_breakers(loaded: LoadedConfig, observer: ResilienceObserver) -> Breakers:
+def build_breakers(
+    loaded: LoadedConfig, observer: ResilienceObserver, metrics: GatewayMetrics | None = None
+) -> Breakers:
     settings = {p.name: breaker_settings(p) for p in loaded.config.providers}
-    return Breakers(settings, on_change=observer.circuit_changed)
+    if metrics is None or metrics.shared_circuits is None:
+        return Breakers(settings, on_change=observer.circuit_changed)
+
+    def changed(circuit: CircuitSnapshot) -> None:
+        observer.circuit_changed(circuit)
+        metrics.circuit_changed(circuit)
+
+    return Breakers(settings, on_change=changed)
 
 
 def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:
@@ -133,7 +142,7 @@ class Container(containers.DeclarativeContainer):
     scrubber = providers.Singleton(lambda loaded: Scrubber(secrets(loaded.config)), loaded)
     chat_providers = providers.Singleton(build_providers, loaded, http_pool, scrubber)
     observer = providers.Singleton(LoggingObserver)
-    breakers = providers.Singleton(build_breakers, loaded, observer)
+    breakers = providers.Singleton(build_breakers, loaded, observer, metrics)
     policies = providers.Singleton(build_policies, loaded)
     prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
     latencies = providers.Singleton(Latencies)

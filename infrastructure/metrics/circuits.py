@@ -1,9 +1,11 @@
-"""``gateway_circuit_state``: read from the circuits when scraped, never updated per request."""
+"""``gateway_circuit_state``: read from the circuits when scraped, never updated per request
+(with worker processes: written by each worker when one of its circuits changes)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -27,6 +29,12 @@ class CircuitCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(NAME, HELP, labels=["provider", "model"])
+        for (provider, model), value in sorted(self.states().items()):
+            family.add_metric([provider, model], value)
+        yield family
+
+    def states(self) -> dict[tuple[str, str], int]:
+        """Each (provider, bounded model)'s state value now."""
         states: dict[tuple[str, str], int] = {}
         reach = 0
         for circuit in self.breakers.snapshot() if self.breakers is not None else ():
@@ -36,6 +44,23 @@ class CircuitCollector(Collector):
                 continue
             key = (circuit.provider, self._bounded(circuit.model))
             states[key] = max(states.get(key, 0), value, reach)
-        for (provider, model), value in sorted(states.items()):
-            family.add_metric([provider, model], value)
-        yield family
+        return states
+
+
+class SharedCircuitStates:
+    """With worker processes: each worker writes its circuits' states to a ``livemax`` gauge in
+    the shared directory whenever one of its circuits changes (and when a generation starts),
+    so a scrape, whichever worker answers it, shows the worst state any live worker holds."""
+
+    def __init__(self, collector: CircuitCollector, registry: CollectorRegistry) -> None:
+        self._collector = collector
+        self._gauge = Gauge(NAME, HELP, ["provider", "model"], registry=registry, multiprocess_mode="livemax")
+        self._written: set[tuple[str, str]] = set()
+
+    def publish(self, _: object = None) -> None:
+        states = self._collector.states()
+        for key in self._written - states.keys():  # gone (a reload): closed, as far as this worker knows
+            self._gauge.labels(*key).set(0)
+        for key, value in states.items():
+            self._gauge.labels(*key).set(value)
+        self._written |= states.keys()

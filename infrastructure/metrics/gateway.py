@@ -40,7 +40,7 @@ from domain.circuits import Breakers
 from domain.request_record import RequestRecord
 from infrastructure.config.schema import GatewayConfig
 from infrastructure.metrics.cells import CellGauge, Cells, cells_of, observe_into
-from infrastructure.metrics.circuits import CircuitCollector
+from infrastructure.metrics.circuits import CircuitCollector, SharedCircuitStates
 from infrastructure.metrics.labels import NONE, OTHER, key_names, model_names
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -132,7 +132,10 @@ class GatewayMetrics:
         self.models: frozenset[str] = frozenset()
         self.keys: frozenset[str] = frozenset()
         self.circuits = CircuitCollector(self.bounded_model)
-        registry.register(self.circuits)
+        # One worker: read when scraped. Several: each writes its own on every change.
+        self.shared_circuits = SharedCircuitStates(self.circuits, registry) if self._shared else None
+        if self.shared_circuits is None:
+            registry.register(self.circuits)
         self._cells: dict[tuple[str, tuple[str, ...]], Cells] = {}  # by metric name and labels
         self._shapes: dict[tuple[str, str, str, str, int, bool, bool], _Shape] = {}
         self._attempts: dict[tuple[str, str, str], Cells] = {}
@@ -147,6 +150,13 @@ class GatewayMetrics:
         self.keys = key_names(config)
         if breakers is not None:
             self.circuits.breakers = breakers
+            if self.shared_circuits is not None:
+                self.shared_circuits.publish()
+
+    def circuit_changed(self, circuit: object) -> None:
+        """A circuit of this worker changed state (with workers: publish this worker's states)."""
+        if self.shared_circuits is not None:
+            self.shared_circuits.publish()
 
     def bounded_model(self, name: str | None) -> str:
         if name is None:
@@ -265,13 +275,12 @@ class GatewayMetrics:
     # ---- scraping --------------------------------------------------------------------------
     def exposition(self) -> bytes:
         """The text format: this process's metrics, or every worker's summed when they share a
-        multiprocess directory (the circuits are this worker's: each worker has its own)."""
+        multiprocess directory (circuit states: the worst any live worker holds)."""
         directory = multiprocess_dir()
         if directory is None:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
-        registry.register(self.circuits)
         return generate_latest(registry)
 
 

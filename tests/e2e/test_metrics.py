@@ -22,7 +22,7 @@ from tests.metrics_text import Samples, label_values, parse, value
 HELLO = [{"role": "user", "content": "Hello!"}]
 
 
-def metrics_config(url: str, *, server: str = "", extra: str = "") -> str:
+def metrics_config(url: str, *, server: str = "", extra: str = "", breaker: str = "{enabled: false}") -> str:
     return f"""
 server: {{log_level: info{server}}}
 apps:
@@ -42,7 +42,7 @@ providers:
     api_key: sk-primary
     base_url: {url}/v1
     retries: {{attempts: 2, backoff_base: 0.01, backoff_cap: 0.02}}
-    circuit_breaker: {{enabled: false}}
+    circuit_breaker: {breaker}
   - name: backup
     type: anthropic
     api_key: sk-backup
@@ -204,3 +204,23 @@ def test_config_reloads_are_counted_applied_or_refused(fake: FakeUpstream, tmp_p
         s = scrape(gateway)
     assert value(s, "gateway_config_reloads_total", result="refused") == 1
     assert value(s, "gateway_config_reloads_total", result="applied") == 1
+
+
+def test_with_two_workers_a_circuit_open_in_one_shows_whichever_worker_is_scraped(
+    fake: FakeUpstream, tmp_path: Path
+) -> None:
+    fake.reset()
+    config = metrics_config(fake.url, breaker="{consecutive_failures: 1, cooldown: 60}")
+    with launch(config.replace("attempts: 2,", "attempts: 1,"), tmp_path, env={"GATEWAY_WORKERS": "2"}) as gateway:
+        shared = Path(str(gateway.wait_log(lambda r: r.get("event") == "metrics.shared")["directory"]))
+        fake.script_for("/v1/chat/completions", error(500))
+        with gateway.openai() as client, pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="gpt-5-mini", messages=HELLO)  # type: ignore[arg-type]
+        gateway.wait_log(lambda r: r.get("event") == "circuit.changed" and r.get("state") == "open")
+        scrapes = []
+        for _ in range(8):  # a connection each: both workers answer some
+            scrapes.append(scrape(gateway))
+        writers = {path.name for path in shared.glob("gauge_livemax_*.db")}
+    assert len(writers) >= 1
+    for s in scrapes:
+        assert value(s, "gateway_circuit_state", provider="primary", model="gpt-5-mini") == 2
