@@ -4,12 +4,14 @@ the suite writes is searched for configured keys when the session ends (tests/lo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.log_audit import LogAudit
+from tests.redis_support import RedisSpace, redis_space_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -38,6 +40,13 @@ def _keep_loopback_off_proxies() -> None:
 
 
 _keep_loopback_off_proxies()
+
+
+@pytest.fixture
+def redis_space() -> Iterator[RedisSpace]:
+    """The real Redis (tests/redis_support.py): skipped without one, failed under
+    GATEWAY_REQUIRE_REDIS=1."""
+    yield from redis_space_fixture()
 
 
 # ---- the suite-wide log audit (tests/log_audit.py) ----------------------------------------------
