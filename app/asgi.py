@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from dependency_injector import providers
 from litestar import Litestar, Router
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from adapters.inbound import FRONTDOORS
+from app.admin_access import AdminAccess
+from app.admin_usage import usage_handler
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
 from app.health import healthz, readyz
 from app.middleware import AccessLogMiddleware
@@ -22,14 +25,24 @@ from app.status import status_handler
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
+from infrastructure.policy import PolicyStore
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(loaded: LoadedConfig, container: Container | None = None) -> Litestar:
+def create_app(
+    loaded: LoadedConfig, container: Container | None = None, *, store: PolicyStore | None = None
+) -> Litestar:
     """The Litestar app: every configured frontdoor mounted at its path, health probes,
-    protocol-shaped 404/405, upstream clients closed on shutdown."""
+    protocol-shaped 404/405, upstream clients closed on shutdown.
+
+    ``store`` is the process's policy state, shared by every generation (a reload keeps counted
+    spend and slots in flight); without it the app has a store of its own, closed with it."""
     container = container or Container(loaded=loaded)
+    own_store = store is None
+    if store is not None:
+        container.policy_store.override(providers.Object(store))
+    policy_store = container.policy_store()
     config = loaded.config
     protocols = {app.name: app.frontdoor for app in config.apps}
     frontdoors = {app.name: FRONTDOORS[app.frontdoor] for app in config.apps}
@@ -51,11 +64,15 @@ def create_app(loaded: LoadedConfig, container: Container | None = None) -> Lite
         finally:
             app.state.ready = False
             await container.http_pool().aclose()
+            await (policy_store.aclose() if own_store else policy_store.flush())
             log.info("app.stopped")
             flush_logs()
 
     return Litestar(
-        route_handlers=[healthz, readyz, status_handler(container.breakers()), *routers],
+        route_handlers=[
+            healthz, readyz, status_handler(container.breakers()),
+            usage_handler(container.policy(), AdminAccess(config.auth.admin_keys)), *routers,
+        ],  # fmt: skip
         lifespan=[lifespan],
         exception_handlers={NotFoundException: not_routed, MethodNotAllowedException: not_routed},
         request_max_body_size=config.server.max_body_bytes,
@@ -77,7 +94,13 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     if container is not None:  # tests that override container providers: no reloading
         app: Any = create_app(loaded, container)
     else:
-        app = ReloadingApp(loaded, create_app, on_swap=lambda old, new: apply_settings(access, old, new))
+        store = PolicyStore()  # the process's: every generation counts in it
+        app = ReloadingApp(
+            loaded,
+            lambda generation: create_app(generation, store=store),
+            on_swap=lambda old, new: apply_settings(access, old, new),
+            on_stop=store.aclose,
+        )
     access = AccessLogMiddleware(
         app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers
     )

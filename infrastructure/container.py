@@ -13,6 +13,7 @@ from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
 from domain.circuits import Breakers
+from domain.policy import Policy
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
@@ -27,6 +28,7 @@ from infrastructure.config.build import (
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
 from infrastructure.observability import LoggingObserver
+from infrastructure.policy import PolicyStore, build_policy
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +64,7 @@ def build_mounts(
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    policy: Policy | None = None,
 ) -> list[Mount]:
     config = loaded.config
     return [
@@ -77,6 +80,7 @@ def build_mounts(
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
+            policy=policy,
         )
         for app in config.apps
     ]
@@ -90,4 +94,7 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer)
+    # The policy's state outlives a generation: build_asgi overrides this with the process's own.
+    policy_store = providers.Singleton(PolicyStore)
+    policy = providers.Singleton(build_policy, loaded, policy_store)
+    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer, policy)

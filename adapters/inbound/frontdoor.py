@@ -16,8 +16,11 @@ from litestar import Response, Router
 from litestar.handlers import BaseRouteHandler
 
 from adapters.inbound.chat_route import ChatEndpoint, chat_route
+from adapters.inbound.credentials import Headers
 from adapters.inbound.handlers import exception_handlers
+from adapters.inbound.policy_gate import policy_middleware
 from domain.errors import GatewayError
+from domain.policy import Grant, Policy
 from domain.service import ChatService
 
 
@@ -32,6 +35,11 @@ class Mount:
     # ({"id": ...}); the frontdoor fills its protocol's required fields where missing.
     models: tuple[dict[str, Any], ...] = field(default=())
     max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are refused with 413
+    policy: Policy | None = None  # auth.keys: every route of the app needs a key; None: open
+
+
+def _no_limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +54,32 @@ class Frontdoor:
     routes: Callable[[Mount], Sequence[BaseRouteHandler]] = lambda mount: ()
     # Where its SDKs expect their base_url, relative to the app's path (named in 404 messages).
     sdk_base_url: str = "{path}"
+    # Where its SDKs send the client's key (the raw request headers -> the key, or None).
+    credential: Callable[[Headers], str | None] = lambda headers: None
+    # The protocol's rate-limit headers for a key with limits.
+    limit_headers: Callable[[Grant], list[tuple[bytes, bytes]]] = _no_limit_headers
 
     def router(self, mount: Mount) -> Router:
         service, name, limit = mount.service, mount.name, mount.max_body_bytes
-        handlers = [chat_route(service, name, limit, endpoint) for endpoint in self.endpoints(mount)]
+        endpoints = self.endpoints(mount)
+        handlers = [chat_route(service, name, limit, endpoint) for endpoint in endpoints]
+        middleware = []
+        if mount.policy is not None:  # at the router: every route of the app, present and future
+            protocol = endpoints[0].protocol if endpoints else name
+            gate = policy_middleware(
+                mount.policy, name, protocol, self.credential, self.limit_headers, self.raw_error
+            )
+            middleware.append(gate)
         return Router(
             path=mount.path,
             route_handlers=[*handlers, *self.routes(mount)],
             exception_handlers=exception_handlers(self.error_response),
+            middleware=middleware,
         )
+
+    def raw_error(self, error: GatewayError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """``error`` in this protocol's shape, as ASGI parts: status, headers, body."""
+        response = self.error_response(error)
+        headers = [(b"content-type", b"application/json")]
+        headers += ((name.lower().encode(), value.encode()) for name, value in response.headers.items())
+        return response.status_code or 500, headers, response.content

@@ -19,25 +19,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.state.memory import MemoryState
 from adapters.state.redis_scripts import ADMIT, SETTLE, TOKENS, USAGE
-from domain.errors import ErrorKind, GatewayError
-from domain.policy.ports import Admission, KeyUsage, Settlement, TokenAdmission
+from domain.policy.ports import Admission, KeyUsage, Settlement, StateUnavailable, TokenAdmission
 
 log = structlog.get_logger("gateway.state")
 
 RETRY_EVERY = 1.0  # seconds between attempts to reach Redis again during an outage
 STALE_SLOT = 3600  # seconds after which a slot never released (a crashed replica) is dropped
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-
-
-class StateUnavailable(GatewayError):
-    """Redis is down and ``state.on_unavailable`` is ``deny``: answered with a 503."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            ErrorKind.UNAVAILABLE,
-            "The gateway cannot reach its state store; try again shortly.",
-            retry_after=1.0,
-        )
 
 
 class RedisState:

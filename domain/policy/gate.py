@@ -19,7 +19,7 @@ from domain.ir import ChatRequest
 from domain.policy.estimate import estimate_input_tokens
 from domain.policy.keys import GatewayKey, KeyTable
 from domain.policy.periods import period_end, period_index
-from domain.policy.ports import Admission, PolicyState, Settlement, TokenAdmission
+from domain.policy.ports import Admission, PolicyState, Settlement, StateUnavailable, TokenAdmission
 from domain.request_record import RequestRecord
 
 CONCURRENT_RETRY_AFTER = 1.0  # seconds a client refused for concurrency is told to wait
@@ -78,14 +78,18 @@ class Grant:
         limits, budget = key.limits, key.budget
         if limits.rpm is None and limits.concurrent is None and budget is None:
             return
-        admission = await self.state.admit(
-            key.name,
-            self.ticket,
-            rpm=limits.rpm,
-            concurrent=limits.concurrent,
-            budget_usd=None if budget is None else budget.usd,
-            budget_period=key.usage_period,
-        )
+        try:
+            admission = await self.state.admit(
+                key.name,
+                self.ticket,
+                rpm=limits.rpm,
+                concurrent=limits.concurrent,
+                budget_usd=None if budget is None else budget.usd,
+                budget_period=key.usage_period,
+            )
+        except StateUnavailable:
+            record.rejected = "unavailable"
+            raise
         self.admission = admission
         refused = admission.refused
         if refused is None:
@@ -130,7 +134,11 @@ class Grant:
         if tpm is None or self.tpm_second is not None:  # counted once per request (not per retry)
             return
         estimate = estimate_input_tokens(request)
-        tokens = await self.state.admit_tokens(self.key.name, tpm=tpm, tokens=estimate)
+        try:
+            tokens = await self.state.admit_tokens(self.key.name, tpm=tpm, tokens=estimate)
+        except StateUnavailable:
+            record.rejected = "unavailable"
+            raise
         self.tokens = tokens
         if tokens.refused:
             record.rejected = "tpm"

@@ -10,7 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain.errors import ErrorKind, GatewayError
+
 WINDOW = 60.0  # seconds: rpm and tpm count over a sliding minute
+
+
+class StateUnavailable(GatewayError):
+    """A shared store cannot be reached and ``state.on_unavailable`` is ``deny``: a 503."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorKind.OVERLOADED,
+            "The gateway cannot reach its state store; try again shortly.",
+            retry_after=1.0,
+        )
 
 
 @dataclass(frozen=True, slots=True)

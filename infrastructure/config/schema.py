@@ -245,6 +245,7 @@ class StateConfig(_Strict, frozen=True):
 
     redis_url: str = ""  # empty: in this process (spend also in a local file)
     on_unavailable: Literal["allow", "deny"] = "allow"  # Redis down: limits in-process, or refuse
+    key_prefix: str = "gateway:"  # of every Redis key the gateway writes (several gateways, one Redis)
 
 
 class PriceConfig(_Strict, frozen=True):

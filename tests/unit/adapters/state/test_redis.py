@@ -9,10 +9,10 @@ import pytest
 import structlog
 from redis import asyncio as aioredis
 
-from adapters.state.redis import RedisState, StateUnavailable
+from adapters.state.redis import RedisState
 from adapters.state.redis_scripts import PERIOD_INDEX
 from domain.policy.periods import period_index
-from domain.policy.ports import Settlement
+from domain.policy.ports import Settlement, StateUnavailable
 from tests.redis_support import RedisSpace
 
 DEAD_URL = "redis://127.0.0.1:1/11"  # nothing listens on port 1
