@@ -5,7 +5,8 @@ The id is the client's ``X-Request-ID`` when it sent a sane one, else generated;
 ``x-request-id`` and as ``request-id`` (the header the Anthropic SDK exposes as ``_request_id``).
 Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-gateway-failover``
 say which target served the response and whether it was not the first one tried (unless
-``server.expose_routing_headers`` is off). The access-log line leaves out fields without a value.
+``server.expose_routing_headers`` is off); ``x-gateway-cost-usd`` what a non-streaming response
+cost (a stream's cost is in its access-log line). The access-log line leaves out fields without a value.
 
 A client that goes away before its response ends (a non-streaming request waiting on the
 upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
@@ -55,6 +56,11 @@ def header_text(text: str) -> bytes:
     if text.isascii() and text.isprintable():
         return text.encode()
     return quote(text, safe=_HEADER_SAFE).encode()
+
+
+def cost_header(cost: float) -> bytes:
+    """A cost in USD as plain decimals (never an exponent), without trailing zeros."""
+    return (f"{cost:.10f}".rstrip("0").rstrip(".") or "0").encode()
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -145,6 +151,8 @@ class AccessLogMiddleware:
                         (b"x-gateway-model", header_text(record.upstream_model or "")),
                         (b"x-gateway-failover", b"true" if record.failed_over else b"false"),
                     )
+                if record.cost_usd is not None and not record.stream:  # a stream is priced at its end
+                    headers.append((b"x-gateway-cost-usd", cost_header(record.cost_usd)))
                 message["headers"] = headers
             else:
                 if request.first_byte is None and message.get("body"):

@@ -12,16 +12,20 @@ For a model name, the first match wins:
 A rewrite with ``rewrite_response_model`` makes responses, stream chunks and model listings
 report the name the client asked for (the alias) instead of the upstream model.
 
-Every matched destination is a weighted pool of ``targets`` (one target when configured with a
-single ``provider``) plus ordered ``fallbacks``. ``attempt_order`` turns a route into the
-order the service tries: one target drawn by weight, the rest of the pool by weight, then the
-fallbacks, setting aside the targets the service reports unavailable (an open circuit).
+Every matched destination is a pool of ``targets`` (one target when configured with a single
+``provider``) plus ordered ``fallbacks``. ``attempt_order`` turns a route into the order the
+service tries, setting aside the targets the service reports unavailable (an open circuit): the
+pool in the order of its ``strategy``, then the fallbacks. ``weighted`` (the default): one target
+drawn by weight, the rest of the pool by weight. ``cheapest`` and ``fastest``: the pool by a rank
+the service gives (the price of each target's model; its recent latency, with a small share of
+requests sent to another target first so that a recovered one is seen again).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Literal
 
 from domain.errors import ErrorKind, GatewayError
 from domain.ir.base import IRStruct
@@ -33,11 +37,16 @@ class Target(IRStruct, frozen=True):
     weight: float = 1.0
 
 
+Strategy = Literal["weighted", "cheapest", "fastest"]
+
+
 class Destination(IRStruct, frozen=True):
-    """Where a matched rule sends a request: a weighted pool, then fallbacks in order."""
+    """Where a matched rule sends a request: a pool ordered by its strategy, then fallbacks in
+    order."""
 
     targets: tuple[Target, ...]
     fallbacks: tuple[Target, ...] = ()
+    strategy: Strategy = "weighted"
 
     @classmethod
     def single(cls, provider: str, model: str | None = None) -> Destination:
@@ -51,6 +60,7 @@ class Route(IRStruct, frozen=True):
     fallbacks: tuple[Target, ...] = ()
     alias: str | None = None  # the model name to report to the client, if rewritten
     rule: str = ""  # which rule matched, for logs
+    strategy: Strategy = "weighted"
 
 
 class Rewrite(IRStruct, frozen=True):
@@ -105,7 +115,7 @@ def _route(destination: Destination, model: str, *, alias: str | None, rule: str
         f if f.model is not None else Target(provider=f.provider, model=primary_model, weight=f.weight)
         for f in destination.fallbacks
     )
-    return Route(targets=targets, fallbacks=fallbacks, alias=alias, rule=rule)
+    return Route(targets=targets, fallbacks=fallbacks, alias=alias, rule=rule, strategy=destination.strategy)
 
 
 MAX_MODEL_NAME = 256  # characters
@@ -165,19 +175,31 @@ def resolve(table: RoutingTable, model: str) -> Route:
 
 
 def attempt_order(
-    route: Route, available: Callable[[Target], bool], rng: random.Random
+    route: Route,
+    available: Callable[[Target], bool],
+    rng: random.Random,
+    rank: Callable[[Target], float] | None = None,
+    explore: float = 0.0,
 ) -> tuple[list[Target], list[Target]]:
     """The targets to try in order, and those passed over because they are unavailable now.
 
-    One pool target is drawn by weight among the available ones, then the rest of the pool by
-    descending weight, then the fallbacks in config order. A (provider, model) pair appears
-    once in either list.
+    Without ``rank`` (the ``weighted`` strategy): one pool target drawn by weight among the
+    available ones, then the rest of the pool by descending weight. With ``rank``: the available
+    pool by ascending rank (config order among equals), except that with probability ``explore``
+    another pool target, drawn uniformly, goes first. Then the fallbacks in config order. A
+    (provider, model) pair appears once in either list.
     """
     pool = [t for t in route.targets if available(t)]
     skipped = [t for t in route.targets if t not in pool]
     ordered: list[Target] = []
-    if pool:
-        first = pool[0] if len(pool) == 1 else rng.choices(pool, weights=[t.weight for t in pool])[0]
+    if len(pool) == 1:
+        ordered.append(pool[0])
+    elif pool and rank is not None:
+        ordered += sorted(pool, key=rank)
+        if explore and rng.random() < explore:
+            ordered.insert(0, ordered.pop(rng.randrange(1, len(ordered))))
+    elif pool:
+        first = rng.choices(pool, weights=[t.weight for t in pool])[0]
         ordered.append(first)
         ordered += sorted((t for t in pool if t is not first), key=lambda t: -t.weight)
     for fallback in route.fallbacks:

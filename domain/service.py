@@ -15,6 +15,11 @@ that says when to come back.
 Streams are peeked: the first event is pulled before the frontdoor commits to a 200, so an
 error before it is an ordinary HTTP error or a reason to try the next target; a failure after
 it becomes a ``StreamError`` event that the frontdoor encodes in its protocol.
+
+A route's pool is ordered by its strategy: ``cheapest`` by the price table (input + output per
+million tokens of the model each target asks for; an unpriced one last), ``fastest`` by the
+recent latency of each deployment (``domain.latency``), which the service measures on every
+attempt of such a route (unknown latency first, so a new target gets measured).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from typing import TypeVar
 from domain.circuits import Breakers, Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, ChatRequest, ChatResponse, EventStream, StreamError
+from domain.latency import EXPLORE, Latencies
 from domain.ports import ChatProvider, NullObserver, ResilienceObserver
+from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
@@ -57,6 +64,9 @@ class ChatService:
         observer: ResilienceObserver | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prices: PriceTable | None = None,
+        latencies: Latencies | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._table = table
         self._routes: dict[str, Route] = {}  # resolved routes by model: the table never changes
@@ -66,6 +76,9 @@ class ChatService:
         self._observer = observer or NullObserver()
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._prices = prices  # None: requests are not priced (record.cost_usd stays None)
+        self._latencies = latencies or Latencies()
+        self._clock = clock  # measures attempts for the fastest strategy
 
     def route(self, model: str) -> Route:
         """``resolve``, remembered per model name (names are client-chosen: the memo is emptied
@@ -85,8 +98,10 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _ = await self._run(request, record, call)
+        response, _, _ = await self._run(request, record, call, measure=False)
         record.record_usage(response.usage)
+        if self._prices is not None:
+            price_record(record, self._prices)
         return response
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
@@ -113,8 +128,8 @@ class ChatService:
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy = await self._run(request, record, call)
-        return guarded_stream(first, events, record, deployment, policy.idle, self._observer)
+        (first, events), deployment, policy = await self._run(request, record, call, measure=True)
+        return guarded_stream(first, events, record, deployment, policy.idle, self._observer, self._prices)
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         if record.grant is not None:  # counting uses no tokens: only the model is checked
@@ -135,16 +150,19 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _ = await self._run(request, record, call)
+        count, _, _ = await self._run(request, record, call, measure=None)
         return count
 
     async def _run(
-        self, request: ChatRequest, record: RequestRecord, call: Call[T]
+        self, request: ChatRequest, record: RequestRecord, call: Call[T], *, measure: bool | None
     ) -> tuple[T, Deployment, ProviderPolicy]:
+        """Try the route's targets in order. ``measure``: the kind of latency a ``fastest`` route
+        keeps for this call (True: a stream's first event, False: a whole response; None: none)."""
         route = self.route(request.model)
         record.model = request.model
         record.alias = route.alias
-        plan, forced = self._plan(route, request.model)
+        plan, forced = self._plan(route, request.model, measure)
+        latencies = self._latencies if measure is not None and route.strategy == "fastest" else None
         error: GatewayError | None = None
         for index, (target, deployment) in enumerate(plan):
             provider = self._providers.get(target.provider)
@@ -171,6 +189,7 @@ class ChatService:
             while True:  # the attempts on this target; the last one's outcome is its verdict
                 attempt += 1
                 started = time.perf_counter()
+                clocked = self._clock() if latencies is not None else 0.0
                 try:
                     result = await call(provider, model, policy)
                 except GatewayError as exc:
@@ -181,8 +200,12 @@ class ChatService:
                 else:
                     deployment.settle(None, held)
                     _record(record, provider.name, model, "ok", started)
+                    if latencies is not None:
+                        latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
                     return result, deployment, policy
                 _record(record, provider.name, model, error.kind.value, started)
+                if latencies is not None and error.kind is ErrorKind.TIMEOUT:  # slow, not merely failed
+                    latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
                 if not should_fail_over(error):
                     deployment.settle(error, held)
                     raise error
@@ -200,7 +223,7 @@ class ChatService:
             raise error
         raise GatewayError(ErrorKind.INTERNAL, f"No target was tried for '{request.model}'.")
 
-    def _plan(self, route: Route, model: str) -> tuple[Plan, bool]:
+    def _plan(self, route: Route, model: str, measure: bool | None) -> tuple[Plan, bool]:
         """The targets to try with their deployments, and whether they are tried although their
         circuits are open (no target of the route admits requests now)."""
         breakers = self._breakers
@@ -214,13 +237,38 @@ class ChatService:
         def available(target: Target) -> bool:
             return breakers.deployment(target.provider, target.model or model).available()
 
-        ready, skipped = attempt_order(route, available, self._rng)
+        ready, skipped = attempt_order(route, available, self._rng, *self._ranking(route, model, measure))
         if ready:
             if skipped:
                 self._observer.targets_skipped(model, skipped)
             return [(t, breakers.deployment(t.provider, t.model or model)) for t in ready], False
         open_targets = [(t, breakers.deployment(t.provider, t.model or model)) for t in skipped]
         return self._all_open(model, open_targets), True
+
+    def _ranking(
+        self, route: Route, model: str, measure: bool | None
+    ) -> tuple[Callable[[Target], float] | None, float]:
+        """How ``attempt_order`` orders the route's pool: a rank (None: by weight) and the share
+        of requests explored."""
+        if route.strategy == "cheapest":
+            prices = self._prices
+            if prices is None:
+                return (lambda target: 0.0), 0.0  # nothing to compare: config order
+
+            def price_rank(target: Target) -> float:
+                price = prices.price(target.provider, target.model or model)
+                return math.inf if price is None else price.blend()
+
+            return price_rank, 0.0
+        if route.strategy == "fastest":
+            latencies, stream = self._latencies, bool(measure)
+
+            def latency_rank(target: Target) -> float:
+                seconds = latencies.estimate((target.provider, target.model or model, stream))
+                return -1.0 if seconds is None else seconds  # unknown first: it gets measured
+
+            return latency_rank, EXPLORE
+        return None, 0.0
 
     def _all_open(self, model: str, plan: Plan) -> Plan:
         """Every target's circuit is open: try them anyway, the nearest to its probe first, but

@@ -10,6 +10,7 @@ from domain.circuits import Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, EventStream, MessageDelta, MessageStart, StreamError
 from domain.ports import ResilienceObserver
+from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 
 
@@ -65,10 +66,12 @@ async def guarded_stream(
     deployment: Deployment,
     idle: float,
     observer: ResilienceObserver,
+    prices: PriceTable | None = None,
 ) -> EventStream:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
     (logged, and counted against the deployment's circuit when it is the upstream's fault).
-    Usage seen on the way goes to the record."""
+    Usage seen on the way goes to the record; when the stream ends, however it ends (finished,
+    failed, or closed by a client that left), the record is priced from the usage seen."""
     watchdog = IdleWatchdog(idle)
     failure: StreamError | None = None
     crash: Exception | None = None
@@ -106,6 +109,8 @@ async def guarded_stream(
             yield event
     finally:
         watchdog.stop()
+        if prices is not None:
+            price_record(record, prices)
         await rest.aclose()
     if failure is not None:
         _stream_failed(failure, record, deployment, observer, crash)

@@ -12,7 +12,9 @@ from dependency_injector import containers, providers
 from adapters.inbound.frontdoor import Mount
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.scrub import Scrubber
+from adapters.pricing.table import Prices
 from domain.circuits import Breakers
+from domain.latency import Latencies
 from domain.policy import Policy
 from domain.ports import ChatProvider, ResilienceObserver
 from domain.resilience import ProviderPolicy
@@ -20,6 +22,7 @@ from domain.service import ChatService
 from infrastructure.config.build import (
     breaker_settings,
     model_listing,
+    price_table,
     provider_policy,
     provider_settings,
     routing_table,
@@ -64,8 +67,11 @@ def build_mounts(
     breakers: Breakers,
     policies: dict[str, ProviderPolicy],
     observer: ResilienceObserver,
+    prices: Prices | None = None,
+    latencies: Latencies | None = None,
     policy: Policy | None = None,
 ) -> list[Mount]:
+    latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
     return [
         Mount(
@@ -77,6 +83,8 @@ def build_mounts(
                 breakers=breakers,
                 policies=policies,
                 observer=observer,
+                prices=prices,
+                latencies=latencies,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
@@ -94,7 +102,11 @@ class Container(containers.DeclarativeContainer):
     observer = providers.Singleton(LoggingObserver)
     breakers = providers.Singleton(build_breakers, loaded, observer)
     policies = providers.Singleton(build_policies, loaded)
+    prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
+    latencies = providers.Singleton(Latencies)
     # The policy's state outlives a generation: build_asgi overrides this with the process's own.
     policy_store = providers.Singleton(PolicyStore)
     policy = providers.Singleton(build_policy, loaded, policy_store)
-    mounts = providers.Singleton(build_mounts, loaded, chat_providers, breakers, policies, observer, policy)
+    mounts = providers.Singleton(
+        build_mounts, loaded, chat_providers, breakers, policies, observer, prices, latencies, policy
+    )

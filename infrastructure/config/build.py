@@ -1,5 +1,5 @@
 """The domain and adapter values a validated config describes: routing tables, provider settings,
-HTTP bounds, retry and circuit-breaker policies."""
+HTTP bounds, retry and circuit-breaker policies, the price table."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from adapters.outbound.http import PoolLimits, Timeouts
 from adapters.outbound.http.body import ResponseLimits
 from adapters.outbound.kind import ProviderSettings
 from adapters.outbound.scrub import header_secrets
+from adapters.pricing.bundled import bundled_provider_id
+from adapters.pricing.table import PriceEntry, Prices
 from domain.circuits import BreakerSettings
+from domain.pricing import Price
 from domain.resilience import ProviderPolicy, RetryPolicy
 from domain.routing import Destination, Rewrite, RoutingTable, Rule, Target
 from infrastructure.config.schema import (
     AppConfig,
     GatewayConfig,
+    PriceConfig,
     ProviderConfig,
     RouteTargetConfig,
 )
@@ -30,7 +34,7 @@ def destination(route: RouteTargetConfig) -> Destination:
         assert route.provider is not None  # validated
         targets = (Target(provider=route.provider, model=route.model),)
     fallbacks = tuple(Target(provider=f.provider, model=f.model) for f in route.fallbacks)
-    return Destination(targets=targets, fallbacks=fallbacks)
+    return Destination(targets=targets, fallbacks=fallbacks, strategy=route.strategy)
 
 
 def routing_table(config: GatewayConfig, app: AppConfig) -> RoutingTable:
@@ -140,3 +144,23 @@ def breaker_settings(provider: ProviderConfig) -> BreakerSettings:
 
 def pool_limits(provider: ProviderConfig) -> PoolLimits:
     return PoolLimits(max_connections=provider.max_connections)
+
+
+def price_entry(entry: PriceConfig) -> PriceEntry:
+    price = Price(
+        input=entry.input_per_mtok,
+        output=entry.output_per_mtok,
+        cache_read=entry.cache_read_per_mtok,
+        cache_write=entry.cache_write_per_mtok,
+    )
+    return PriceEntry(model=entry.model, price=price, provider=entry.provider)
+
+
+def price_table(config: GatewayConfig) -> Prices:
+    """The config's ``pricing`` entries over the bundled table, each provider mapped to the
+    bundled table's provider by its kind and base URL."""
+    bundled_ids = {
+        p.name: bundled_provider_id(p.type, p.base_url or PROVIDER_KINDS[p.type].default_base_url)
+        for p in config.providers
+    }
+    return Prices([price_entry(e) for e in config.pricing], bundled_ids)

@@ -276,6 +276,13 @@ def check(config: GatewayConfig) -> list[str]:
         need(default, "routing.default_provider")
     elif default is not None:
         destination(default, "routing.default_provider")
+    priced: dict[tuple[str | None, str], int] = {}
+    for i, price in enumerate(config.pricing):
+        if price.provider is not None:
+            need(price.provider, f"pricing[{i}].provider")
+        first = priced.setdefault((price.provider, price.model), i)
+        if first != i:
+            problems.append(f"pricing[{i}]: a second price for '{price.model}' (also pricing[{first}])")
     if not 0 < config.server.port < 65536:
         problems.append("server.port: must be between 1 and 65535")
     if config.server.workers < 1:

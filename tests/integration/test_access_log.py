@@ -53,6 +53,20 @@ async def test_stream_line_is_written_at_the_end_with_usage(gateway: AsyncTestCl
     assert (line["input_tokens"], line["output_tokens"]) == (31, 19)
 
 
+async def test_a_response_carries_its_cost_and_its_line_logs_it(
+    gateway: AsyncTestClient, scripted: UpstreamMock
+) -> None:
+    scripted.add_response(url=OPENAI_URL, content=fixture_bytes("openai/chat_text.json"))
+    with capture_logs() as logs:
+        response = await gateway.post(
+            "/openai/v1/chat/completions",
+            json={"model": "claude-haiku-4.5", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    (line,) = [entry for entry in logs if entry["event"] == "request.completed"]
+    # gpt-5-mini at the bundled table's 0.25 in / 2.0 out: 17 * 0.25 + 23 * 2 = 50.25 per million
+    assert (response.headers["x-gateway-cost-usd"], line["cost_usd"]) == ("0.00005025", 0.00005025)
+
+
 async def test_not_found_is_logged_with_an_id(gateway: AsyncTestClient) -> None:
     with capture_logs() as logs:
         response = await gateway.get("/nowhere")
@@ -69,7 +83,7 @@ async def test_a_served_request_has_every_field_in_order(gateway: AsyncTestClien
     assert list(line) == [
         "request_id", "method", "path", "status", "client_left", "duration_ms", "ttfb_ms", "app", "frontdoor",
         "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over", "input_tokens",
-        "output_tokens", "event", "log_level",
+        "output_tokens", "cache_read_tokens", "cost_usd", "event", "log_level",
     ]  # fmt: skip (no stream_error: the response ended well)
 
 
