@@ -8,7 +8,9 @@ this checkout or another one (e.g. a ``--compare`` worktree under bench/.work/);
 request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-protocol and a
 translated path of each frontdoor, non-streaming then streaming (the bench's 40-frame upstream
 streams, handed over line by line as the HTTP clients do). Names after the checkout pick paths
-(``python -m bench.inprocess . openai-openai-stream``).
+(``python -m bench.inprocess . openai-openai-stream``). The ``-key`` paths are the same requests
+with a gateway key that has rpm and tpm limits (in-process state): the policy's own cost is the
+difference with the path without the suffix.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ routing:
   rules: [{model_prefix: claude, provider: an}]
   default_provider: oa
 """
+BENCH_KEY = "sk-bench-gateway-key-0123456789"
+KEYS = f"""
+auth:
+  keys:
+    - {{name: bench, key: {BENCH_KEY}, limits: {{rpm: 100000000, tpm: 1000000000}}}}
+"""
+_KEYED = [(b"authorization", f"Bearer {BENCH_KEY}".encode())]
 _OPENAI, _ANTHROPIC = "/openai/v1/chat/completions", "/anthropic/v1/messages"
 _STREAM_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
 
@@ -58,10 +67,13 @@ PATHS = [
     ("openai-anthropic-stream", _OPENAI, _body("claude-3", **_STREAM_USAGE)),
     ("anthropic-anthropic-stream", _ANTHROPIC, _body("claude-3", max_tokens=64, stream=True)),
     ("anthropic-openai-stream", _ANTHROPIC, _body("gpt-4o-mini", max_tokens=64, stream=True)),
+    ("openai-openai-key", _OPENAI, _body("gpt-4o-mini")),
+    ("anthropic-anthropic-key", _ANTHROPIC, _body("claude-3", max_tokens=64)),
+    ("openai-openai-stream-key", _OPENAI, _body("gpt-4o-mini", **_STREAM_USAGE)),
 ]
 
 
-def build() -> object:
+def build(config: str = CONFIG) -> object:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -104,7 +116,7 @@ def build() -> object:
         async def aclose(self) -> None:
             pass
 
-    loaded = parse_config(CONFIG, source="bench", env={})
+    loaded = parse_config(config, source="bench", env={})
     container = Container(loaded=loaded)
     openai = FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames())
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
@@ -113,7 +125,7 @@ def build() -> object:
     return AccessLogMiddleware(create_app(loaded, container))
 
 
-async def call(app: object, path: str, body: bytes) -> None:
+async def call(app: object, path: str, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, object]] = []
 
@@ -127,6 +139,8 @@ async def call(app: object, path: str, body: bytes) -> None:
         sent.append(message)
 
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers += extra
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
@@ -137,23 +151,37 @@ async def call(app: object, path: str, body: bytes) -> None:
 
 async def main() -> None:
     app = build()
+    keyed: object | None = None
     for name, path, body in PATHS:
         if ONLY and name not in ONLY:
             continue
-        count = 600 if name.endswith("-stream") else 3000
+        target, extra = app, None
+        if name.endswith("-key"):
+            if keyed is None:
+                try:
+                    keyed = build(CONFIG + KEYS)
+                except Exception:  # noqa: BLE001 - a checkout from before gateway keys
+                    print(f"{name:22s} (no gateway keys in this checkout)", file=sys.stderr, flush=True)
+                    continue
+            target, extra = keyed, _KEYED
+        count = 600 if name.removesuffix("-key").endswith("-stream") else 3000
         for _ in range(count // 6):
-            await call(app, path, body)
+            await call(target, path, body, extra)
         rounds = []
         for _ in range(5):
             started = time.process_time()
             for _ in range(count):
-                await call(app, path, body)
+                await call(target, path, body, extra)
             rounds.append((time.process_time() - started) / count * 1e6)
         print(f"{name:22s} {min(rounds):6.1f} us/request", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
     os.chdir(ROOT)
+    # the keyed paths' usage file: out of the checkout, one per run
+    os.environ["GATEWAY_STATE_FILE"] = os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), f"bench-gateway-state-{os.getpid()}.sqlite3"
+    )
     from infrastructure.logging import configure_logging
 
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log goes nowhere

@@ -66,8 +66,15 @@ def policy_middleware(
             finally:
                 settlement = grant.settlement(record)
                 if settlement is not None:
-                    try:  # shielded: a request cancelled by its client still gives its slot back
-                        await asyncio.shield(state.settle(grant.key.name, settlement))
+                    settle = state.settle(grant.key.name, settlement)
+                    task = asyncio.current_task()
+                    try:
+                        if task is not None and task.cancelling():
+                            # cancelled (the client left): settle on a task of its own, which a
+                            # further cancellation cannot stop halfway
+                            await asyncio.shield(settle)
+                        else:
+                            await settle  # no task to create on the usual path
                     except Exception as exc:  # noqa: BLE001 - the response is sent; say why it was not counted
                         log.error("policy.settle_failed", key=grant.key.name, exc_info=exc)
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 from adapters.state.spend_file import SpendFile, UsageRow
-from domain.policy.periods import period_index, period_label
+from domain.policy.periods import period_end, period_index, period_label
 from domain.policy.ports import WINDOW, Admission, KeyUsage, Settlement, TokenAdmission
 
 FLUSH_EVERY = 1.0  # seconds between accrued usage and its write to the spend file
@@ -65,6 +65,7 @@ class MemoryState:
         self._file = spend_file
         self._pending: dict[tuple[str, str], list[float]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._labels: dict[str, tuple[float, float, str]] = {}  # period -> (start, end, label) now
         self._writing: asyncio.Task[None] | None = None
         if spend_file is not None:
             for key, label, requests, inp, out, usd in spend_file.load():
@@ -84,7 +85,7 @@ class MemoryState:
         now = self._clock()
         spend = 0.0
         if budget_usd is not None:
-            counters = self._usage.get((key, period_label(budget_period, period_index(budget_period, now))))
+            counters = self._usage.get((key, self._label(budget_period, now)))
             spend = counters[3] if counters is not None else 0.0
             if spend >= budget_usd:
                 return Admission("budget", 0.0, None, 0.0, spend, now)
@@ -140,9 +141,8 @@ class MemoryState:
                 window.purge(int(now))
                 if not window.adjust(settlement.tpm_second, used - settlement.estimated_tokens):
                     window.add(int(now), used)  # its estimate left the minute: count it now
-        period = settlement.usage_period
         self.add_usage(
-            key, period_label(period, period_index(period, now)),
+            key, self._label(settlement.usage_period, now),
             1, settlement.input_tokens, settlement.output_tokens, settlement.cost_usd,
         )  # fmt: skip
 
@@ -173,6 +173,19 @@ class MemoryState:
 
     async def aclose(self) -> None:
         await self.flush()
+
+    def _label(self, period: str, now: float) -> str:
+        """The label of the ``period`` holding ``now``, remembered until that period ends."""
+        known = self._labels.get(period)
+        if known is not None and known[0] <= now < known[1]:
+            return known[2]
+        index = period_index(period, now)
+        end = period_end(period, index)
+        start = period_end(period, index - 1) if period != "total" else None
+        label = period_label(period, index)
+        self._labels[period] = (start if start is not None else float("-inf"),
+                                end if end is not None else float("inf"), label)  # fmt: skip
+        return label
 
     # ---- usage and the spend file ------------------------------------------------------------
     def add_usage(self, key: str, label: str, requests: int, inp: int, out: int, usd: float) -> None:

@@ -26,7 +26,7 @@ class StateUnavailable(GatewayError):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and a frozen one costs more
 class Admission:
     """The verdict on a request's arrival: the rpm and concurrent checks, and the budget's."""
 
@@ -38,7 +38,7 @@ class Admission:
     now: float  # the store's clock, epoch seconds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TokenAdmission:
     """The verdict on a request's estimated input tokens under its key's tpm."""
 
@@ -49,7 +49,7 @@ class TokenAdmission:
     second: int  # the store's second the estimate was counted at (to settle it)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settlement:
     """What a request used, added when it ends."""
 

@@ -12,8 +12,18 @@ from domain.policy import Grant
 __all__ = ["credential", "limit_headers"]
 
 
+_moments: dict[int, bytes] = {}
+
+
 def moment(seconds_from_now: float) -> bytes:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + max(0.0, seconds_from_now))).encode()
+    """Now plus ``seconds_from_now`` as an RFC 3339 UTC time (remembered per second)."""
+    second = int(time.time() + max(0.0, seconds_from_now))
+    text = _moments.get(second)
+    if text is None:
+        if len(_moments) > 256:
+            _moments.clear()
+        text = _moments[second] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)).encode()
+    return text
 
 
 def limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
