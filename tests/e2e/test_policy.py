@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import ANTHROPIC_KEY, OPENAI_KEY
 from tests.e2e.launcher import GatewayProcess, launch
-from tests.fakes.upstream import FakeUpstream, Stall
+from tests.fakes.upstream import FakeUpstream, Stall, sse_fixture
 from tests.redis_support import RedisSpace
 
 TEAM = "sk-gw-e2e-team-0123456789"
@@ -27,6 +27,7 @@ GPT_ONLY = "sk-gw-e2e-gpt-only-0123456789"
 LIMITED = "sk-gw-e2e-limited-0123456789"
 BUDGET = "sk-gw-e2e-budget-0123456789"
 PAIR = "sk-gw-e2e-pair-0123456789"
+SINGLE = "sk-gw-e2e-single-0123456789"
 ADMIN = "sk-gw-e2e-admin-0123456789"
 OPENAI_COST, ANTHROPIC_COST = 0.04, 0.05
 
@@ -70,6 +71,7 @@ auth:
     - {{name: limited, key: {LIMITED}, limits: {{rpm: 30, tpm: 100000}}}}
     - {{name: budget, key: {BUDGET}, budget: {{usd: 0.08, period: month}}}}
     - {{name: pair, key: {PAIR}, limits: {{concurrent: 2}}}}
+    - {{name: single, key: {SINGLE}, limits: {{concurrent: 1, tpm: 100000}}}}
   admin_keys: [{ADMIN}]
 {state}
 """
@@ -179,6 +181,27 @@ def test_a_spent_budget_is_refused_before_any_upstream_call(gateway: GatewayProc
     assert len(refusals) == 2  # x-should-retry: false, so no SDK retried
     entry = usage(gateway, "budget")
     assert entry["remaining_usd"] == 0 and entry["requests"] == 2
+
+
+def test_a_slot_is_given_back_when_the_client_leaves_a_stream_or_a_wait(gateway: GatewayProcess, upstream: FakeUpstream) -> None:
+    # a stream the client stops reading after its first event, then closes
+    upstream.script(sse_fixture("openai/stream_text_with_usage.sse", delay_ms=300))
+    client = gateway.openai(api_key=SINGLE)
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True)
+    next(iter(stream))
+    with pytest.raises(openai.RateLimitError):  # its slot is held while it runs
+        chat(gateway.openai(api_key=SINGLE))
+    stream.close()
+    assert upstream.wait_for_sync(lambda: upstream.disconnects >= 1, timeout=5)
+    gateway.wait_log(lambda line: line.get("event") == "request.completed" and line.get("stream") is True)
+    assert chat(gateway.openai(api_key=SINGLE))
+    # a non-streaming request whose client gives up while the upstream is still thinking
+    upstream.script(Stall(5))
+    with pytest.raises(openai.APITimeoutError):
+        chat(gateway.openai(api_key=SINGLE, timeout=0.5))
+    gateway.wait_log(lambda line: line.get("event") == "request.completed" and line.get("client_left") is True)
+    assert chat(gateway.openai(api_key=SINGLE))
+    assert usage(gateway, "single")["in_flight"] == 0
 
 
 def test_spend_survives_a_restart_without_redis(upstream: FakeUpstream, tmp_path: Path) -> None:

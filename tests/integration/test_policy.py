@@ -223,3 +223,26 @@ async def test_two_apps_on_one_redis_share_the_minute(scripted: UpstreamMock, re
             response = await client.post("/openai/v1/chat/completions", json=CHAT, headers=bearer(LIMITED))
             statuses.append(response.status_code)
         assert statuses == [200, 200, 429, 429]
+
+
+async def test_redis_down_with_deny_is_a_503_in_each_protocol(scripted: UpstreamMock) -> None:
+    state = '\nstate: {redis_url: "redis://127.0.0.1:1/11", on_unavailable: deny}\n'
+    async with AsyncTestClient(app=build_asgi(config_for(CONFIG + AUTH + state, scripted, "httpx"))) as client:
+        refused = await client.post("/openai/v1/chat/completions", json=CHAT, headers=bearer(LIMITED))
+        assert refused.status_code == 503 and refused.json()["error"]["type"] == "service_unavailable_error"
+        assert refused.headers["retry-after"] == "1"
+        refused = await client.post("/anthropic/v1/messages", json=MESSAGE, headers={"x-api-key": LIMITED})
+        assert refused.status_code == 503 and refused.json()["error"]["type"] == "overloaded_error"
+        # a key without limits or budget needs no state: it is served
+        scripted.add_response(url=ANTHROPIC_URL, content=fixture_bytes("anthropic/message_text.json"))
+        assert (await client.post("/anthropic/v1/messages", json=MESSAGE, headers={"x-api-key": TEAM})).status_code == 200
+
+
+async def test_redis_down_with_allow_counts_in_the_process(scripted: UpstreamMock) -> None:
+    state = '\nstate: {redis_url: "redis://127.0.0.1:1/11"}\n'
+    async with AsyncTestClient(app=build_asgi(config_for(CONFIG + AUTH + state, scripted, "httpx"))) as client:
+        openai_ok(scripted)
+        openai_ok(scripted)
+        statuses = [(await client.post("/openai/v1/chat/completions", json=CHAT, headers=bearer(LIMITED))).status_code
+                    for _ in range(3)]
+        assert statuses == [200, 200, 429]
