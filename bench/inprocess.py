@@ -179,9 +179,8 @@ async def main() -> None:
 if __name__ == "__main__":
     os.chdir(ROOT)
     # the keyed paths' usage file: out of the checkout, one per run
-    os.environ["GATEWAY_STATE_FILE"] = os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), f"bench-gateway-state-{os.getpid()}.sqlite3"
-    )
+    state_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench-gateway-state-{os.getpid()}.sqlite3")
+    os.environ["GATEWAY_STATE_FILE"] = state_file
     from infrastructure.logging import configure_logging
 
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log goes nowhere
@@ -189,4 +188,9 @@ if __name__ == "__main__":
     import uvloop
 
     uvloop.install()
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(state_file + suffix):
+                os.remove(state_file + suffix)

@@ -66,9 +66,7 @@ class Frontdoor:
         middleware = []
         if mount.policy is not None:  # at the router: every route of the app, present and future
             protocol = endpoints[0].protocol if endpoints else name
-            gate = policy_middleware(
-                mount.policy, name, protocol, self.credential, self.limit_headers, self.raw_error
-            )
+            gate = policy_middleware(mount.policy, name, protocol, self.credential, self.limit_headers)
             middleware.append(gate)
         return Router(
             path=mount.path,
@@ -76,10 +74,3 @@ class Frontdoor:
             exception_handlers=exception_handlers(self.error_response),
             middleware=middleware,
         )
-
-    def raw_error(self, error: GatewayError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """``error`` in this protocol's shape, as ASGI parts: status, headers, body."""
-        response = self.error_response(error)
-        headers = [(b"content-type", b"application/json")]
-        headers += ((name.lower().encode(), value.encode()) for name, value in response.headers.items())
-        return response.status_code or 500, headers, response.content

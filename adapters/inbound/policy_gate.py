@@ -1,13 +1,19 @@
-"""The policy at a frontdoor's door: ASGI middleware on the router of every app when
-``auth.keys`` is set, so every route of the app (chat, token counting, model listings, and any
-route added later) needs a key.
+"""The policy at a frontdoor's door: middleware on the router of every app when ``auth.keys`` is
+set, so every route of the app (chat, token counting, model listings, and any route added
+later) needs a key. (Middleware rather than a Litestar guard: a guard costs a copy of the route
+handler per request.)
 
-Per request: the key (where the protocol's SDKs send it) -> 401; the app, budget, rpm and
-concurrent -> 403 or 429 (``Grant.admit``); the grant is left on the request's record, where the
-service checks the model and the tokens before any upstream call. Every response to a key with
-limits carries the protocol's rate-limit headers. When the response has ended, however it
-ended (an error, a client that left, a cancelled stream), the grant is settled: its slot given
-back, its token estimate replaced by the real usage, its spend (``record.cost_usd``) added.
+Per request, before its handler: the key (where the protocol's SDKs send it) -> 401; the app,
+budget, rpm and concurrent -> 403 or 429 (``Grant.admit``), each refusal a ``GatewayError``
+that the router renders in the protocol's shape. The grant is left on the request's record,
+where the service checks the model and the tokens before any upstream call.
+
+The outermost layer (``app/middleware.py``), which sees every response start and every request
+end however it ended (an error, a client that left, a cancelled stream), calls the two other
+functions: ``response_headers`` (the protocol's rate-limit headers for a key with limits) and
+``settle`` (the slot given back, the token estimate replaced by the real usage, the spend,
+``record.cost_usd``, added). Nothing wraps the response's ``send``: a stream's chunks pass
+through no extra layer.
 """
 
 from __future__ import annotations
@@ -20,77 +26,75 @@ import structlog
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.inbound.context import record_in
-from domain.errors import GatewayError
 from domain.policy import Grant, Policy
+from domain.request_record import RequestRecord
 
 log = structlog.get_logger("gateway.policy")
 
 Credential = Callable[[Iterable[tuple[bytes, bytes]]], str | None]
 LimitHeaders = Callable[[Grant], list[tuple[bytes, bytes]]]
-ErrorBody = Callable[[GatewayError], tuple[int, list[tuple[bytes, bytes]], bytes]]
 
+LIMIT_HEADERS_KEY = "policy_limit_headers"  # in the scope's state: the protocol's header writer
 STATE_UNAVAILABLE_STATUS = 503
 _NO_RETRY = (b"x-should-retry", b"false")  # both SDKs honour it: a spent budget is not retried
 
 
 def policy_middleware(
-    policy: Policy, app_name: str, protocol: str, credential: Credential, limit_headers: LimitHeaders,
-    render: ErrorBody,
-) -> Callable[[ASGIApp], ASGIApp]:  # fmt: skip
-    """A Litestar middleware factory: the policy for the routes of the app ``app_name``."""
-    state = policy.state
+    policy: Policy, app_name: str, protocol: str, credential: Credential, limit_headers: LimitHeaders
+) -> Callable[[ASGIApp], ASGIApp]:
+    """A Litestar middleware factory: the policy for the routes of the app ``app_name``. A
+    refusal is raised, and rendered by the router's exception handlers."""
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def gate(scope: Scope, receive: Receive, send: Send) -> None:
             record = record_in(scope, app_name, protocol)
-            grant: Grant | None = None
-            try:
-                grant = policy.authenticate(credential(scope["headers"]), record)
-                record.grant = grant
-                await grant.admit(app_name, record)
-            except GatewayError as error:
-                told = [] if grant is None else limit_headers(grant)
-                await _refuse(send, render, error, record.rejected, told)
-                return
-            limited = grant.key.limits.any
-
-            async def send_with_limits(message: Any) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), *limit_headers(grant)]
-                    if record.rejected == "unavailable":
-                        message["status"] = STATE_UNAVAILABLE_STATUS
-                await send(message)
-
-            try:
-                await app(scope, receive, send_with_limits if limited else send)
-            finally:
-                settlement = grant.settlement(record)
-                if settlement is not None:
-                    settle = state.settle(grant.key.name, settlement)
-                    task = asyncio.current_task()
-                    try:
-                        if task is not None and task.cancelling():
-                            # cancelled (the client left): settle on a task of its own, which a
-                            # further cancellation cannot stop halfway
-                            await asyncio.shield(settle)
-                        else:
-                            await settle  # no task to create on the usual path
-                    except Exception as exc:  # noqa: BLE001 - the response is sent; say why it was not counted
-                        log.error("policy.settle_failed", key=grant.key.name, exc_info=exc)
+            grant = policy.authenticate(credential(scope["headers"]), record)
+            record.grant = grant
+            if grant.key.limits.any:
+                scope["state"][LIMIT_HEADERS_KEY] = limit_headers
+            await grant.admit(app_name, record)
+            await app(scope, receive, send)
 
         return gate
 
     return middleware
 
 
-async def _refuse(
-    send: Send, render: ErrorBody, error: GatewayError, rejected: str | None, told: list[tuple[bytes, bytes]]
-) -> None:
-    status, headers, body = render(error)
-    headers = [*headers, *told]
-    if rejected == "budget":
+def response_headers(record: RequestRecord, state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    """What the policy adds to a response: the protocol's rate-limit headers (a key with
+    limits), and ``x-should-retry: false`` on a spent budget."""
+    grant = record.grant
+    if grant is None:
+        return []
+    writer = state.get(LIMIT_HEADERS_KEY)
+    headers = writer(grant) if writer is not None else []
+    if record.rejected == "budget":
         headers.append(_NO_RETRY)
-    elif rejected == "unavailable":
-        status = STATE_UNAVAILABLE_STATUS
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    return headers
+
+
+def response_status(record: RequestRecord, status: int) -> int:
+    """A refusal for an unreachable state store (``on_unavailable: deny``) is a 503 in every
+    protocol."""
+    return STATE_UNAVAILABLE_STATUS if record.rejected == "unavailable" else status
+
+
+async def settle(record: RequestRecord) -> None:
+    """Give back what the request's grant holds and add what it used; the request has ended."""
+    grant = record.grant
+    if grant is None:
+        return
+    settlement = grant.settlement(record)
+    if settlement is None:
+        return
+    work = grant.state.settle(grant.key.name, settlement)
+    task = asyncio.current_task()
+    try:
+        if task is not None and task.cancelling():
+            # cancelled (server shutdown): on a task of its own, which a further cancellation
+            # cannot stop halfway
+            await asyncio.shield(work)
+        else:
+            await work  # no task to create on the usual path
+    except Exception as exc:  # noqa: BLE001 - the response is sent; say why it was not counted
+        log.error("policy.settle_failed", key=grant.key.name, exc_info=exc)
