@@ -9,6 +9,7 @@ usage costs a known amount: OpenAI's reply 17 + 23 tokens = 0.04 USD, Anthropic'
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,8 +178,12 @@ def test_a_spent_budget_is_refused_before_any_upstream_call(gateway: GatewayProc
     with pytest.raises(anthropic.RateLimitError):
         message(gateway.anthropic(api_key=BUDGET, max_retries=2))
     assert len(upstream.requests) == sent
-    refusals = [line for line in gateway.logs("request.completed") if line.get("rejected") == "budget"]
-    assert len(refusals) == 2  # x-should-retry: false, so no SDK retried
+    def refusals() -> int:
+        return sum(line.get("rejected") == "budget" for line in gateway.logs("request.completed"))
+
+    gateway.wait_log(lambda _: refusals() >= 2)
+    time.sleep(0.5)  # room for a retry's line to appear, had any SDK retried
+    assert refusals() == 2  # x-should-retry: false, so no SDK retried
     entry = usage(gateway, "budget")
     assert entry["remaining_usd"] == 0 and entry["requests"] == 2
 
