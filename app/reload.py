@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ log = structlog.get_logger("gateway.reload")
 
 Build = Callable[[LoadedConfig], Any]
 OnSwap = Callable[[LoadedConfig, LoadedConfig], None]
+OnStop = Callable[[], Awaitable[None]]
 
 # ``server`` settings a reload applies; any other one changed takes a restart.
 APPLIED_ON_RELOAD = frozenset(
@@ -96,9 +97,11 @@ class ReloadingApp:
         *,
         path: str | Path | None = None,
         on_swap: OnSwap | None = None,
+        on_stop: OnStop | None = None,
     ) -> None:
         self._build = build
         self._on_swap = on_swap
+        self._on_stop = on_stop  # after the last generation stopped (what outlives generations)
         self._path = Path(path or loaded.source)
         self._env_file = Path(loaded.env_file) if loaded.env_file else None
         self._initial = loaded
@@ -178,6 +181,8 @@ class ReloadingApp:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._current is not None:
             await self._current.lifespan.shutdown()
+        if self._on_stop is not None:
+            await self._on_stop()
 
     async def reload(self, reason: str = "request") -> bool:
         """Load the config file again and swap it in; False (and the old config) if invalid."""

@@ -100,6 +100,8 @@ class ChatService:
         return route
 
     async def complete(self, request: ChatRequest, record: RequestRecord) -> ChatResponse:
+        if record.grant is not None:  # a gateway key: its model and tokens, before any upstream call
+            await record.grant.admit_call(request, record)
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
@@ -112,6 +114,8 @@ class ChatService:
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
         """Open the stream and pull its first event; errors up to that point are raised."""
+        if record.grant is not None:
+            await record.grant.admit_call(request, record)
 
         async def call(
             provider: ChatProvider, model: str, policy: ProviderPolicy
@@ -136,6 +140,8 @@ class ChatService:
         return guarded_stream(first, events, record, deployment, policy.idle, self._observer, self._prices)
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
+        if record.grant is not None:  # counting uses no tokens: only the model is checked
+            record.grant.check_model(request.model, record)
         route = self.route(request.model)
         target = route.targets[0]
         provider = self._providers.get(target.provider)
@@ -157,6 +163,8 @@ class ChatService:
 
     async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
         """Embeddings, routed, retried and failed over like a non-streaming chat request."""
+        if record.grant is not None:  # a gateway key: the model it may use (tokens settle after)
+            record.grant.check_model(request.model, record)
 
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> EmbeddingResponse:
             async with _deadline(provider, policy.total):

@@ -17,6 +17,7 @@ from adapters.state.conversations_memory import MemoryConversations
 from adapters.state.conversations_redis import RedisConversations
 from domain.circuits import Breakers
 from domain.latency import Latencies
+from domain.policy import Policy
 from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
@@ -32,6 +33,7 @@ from infrastructure.config.build import (
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
 from infrastructure.observability import LoggingObserver
+from infrastructure.policy import PolicyStore, build_policy
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +94,7 @@ def build_mounts(
     conversations: ConversationStore,
     prices: Prices | None = None,
     latencies: Latencies | None = None,
+    policy: Policy | None = None,
 ) -> list[Mount]:
     latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
@@ -112,6 +115,7 @@ def build_mounts(
             max_body_bytes=config.server.max_body_bytes,
             conversations=conversations,
             conversation_ttl=config.state.conversation_ttl_seconds,
+            policy=policy,
         )
         for app in config.apps
     ]
@@ -128,6 +132,10 @@ class Container(containers.DeclarativeContainer):
     prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
     latencies = providers.Singleton(Latencies)
     conversations = providers.Singleton(build_conversations, loaded)
+    # The policy's state outlives a generation: build_asgi overrides this with the process's own.
+    policy_store = providers.Singleton(PolicyStore)
+    policy = providers.Singleton(build_policy, loaded, policy_store)
     mounts = providers.Singleton(
-        build_mounts, loaded, chat_providers, breakers, policies, observer, conversations, prices, latencies
+        build_mounts, loaded, chat_providers, breakers, policies, observer, conversations, prices, latencies,
+        policy,
     )
