@@ -115,6 +115,18 @@ async def test_a_model_the_key_may_not_use_is_a_403_before_any_upstream_call(gat
     assert scripted.get_requests() == []
 
 
+async def test_embeddings_and_responses_keep_to_the_keys_models(gateway: AsyncTestClient, scripted: UpstreamMock) -> None:
+    embedding = {"model": "claude-haiku-4.5", "input": "hi"}
+    response = await gateway.post("/openai/v1/embeddings", json=embedding, headers=bearer(GPT_ONLY))
+    assert response.status_code == 403 and response.json()["error"]["code"] == "model_not_allowed"
+    turn = {"model": "claude-haiku-4.5", "input": "hi"}
+    response = await gateway.post("/openai/v1/responses", json=turn, headers=bearer(GPT_ONLY))
+    assert response.status_code == 403 and response.json()["error"]["code"] == "model_not_allowed"
+    response = await gateway.post("/openai/v1/embeddings", json=embedding)
+    assert response.status_code == 401
+    assert scripted.get_requests() == []
+
+
 async def test_the_model_listing_shows_only_what_the_key_may_use(gateway: AsyncTestClient) -> None:
     full = (await gateway.get("/openai/v1/models", headers=bearer(TEAM))).json()
     assert [m["id"] for m in full["data"]] == ["claude-haiku-4.5", "sonnet-on-anthropic"]
