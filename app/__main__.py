@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 
+import structlog
+
 from infrastructure.config.loader import (
     ENV_FILE_VARIABLE,
     ConfigError,
@@ -94,9 +96,12 @@ def serve(loaded: LoadedConfig) -> None:
     import signal
 
     from infrastructure.logging import configure_logging
+    from infrastructure.policy import startup_warnings
 
     server = loaded.config.server
     configure_logging(server.log_level, server.log_format)
+    for event, detail in startup_warnings(loaded.config):
+        structlog.get_logger("gateway.policy").warning(event, detail=detail)
     # uvicorn drains on SIGTERM, then re-raises the signal it caught: without a handler of ours
     # the default action would end a clean shutdown with status 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

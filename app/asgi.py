@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from dependency_injector import providers
 from litestar import Litestar, Router
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
@@ -16,6 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from adapters.inbound import FRONTDOORS
 from app.admin_access import AdminAccess
+from app.admin_usage import usage_handler
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
 from app.health import healthz, readyz
 from app.metrics import metrics_handler
@@ -27,6 +29,7 @@ from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
 from infrastructure.metrics import default_metrics, worker_stopped
+from infrastructure.policy import PolicyStore
 from infrastructure.tracing import start_tracing
 
 log = structlog.get_logger(__name__)
@@ -38,11 +41,19 @@ def create_app(
     *,
     traffic: RecentTraffic | None = None,
     generation: Callable[[], Generation] | None = None,
+    store: PolicyStore | None = None,
 ) -> Litestar:
     """The Litestar app: every configured frontdoor mounted at its path, health probes, the
     status page (over ``traffic``, the access-log layer's recent traffic, which outlives a
-    generation), protocol-shaped 404/405, upstream clients closed on shutdown."""
+    generation), /admin/usage, protocol-shaped 404/405, upstream clients closed on shutdown.
+
+    ``store`` is the process's policy state, shared by every generation (a reload keeps counted
+    spend and slots in flight); without it the app has a store of its own, closed with it."""
     container = container or Container(loaded=loaded)
+    own_store = store is None
+    if store is not None:
+        container.policy_store.override(providers.Object(store))
+    policy_store = container.policy_store()
     config = loaded.config
     if generation is None:
         built = Generation(0, time.time(), str(loaded.source))
@@ -78,6 +89,7 @@ def create_app(
             app.state.ready = False
             await container.http_pool().aclose()
             await container.conversations().aclose()
+            await (policy_store.aclose() if own_store else policy_store.flush())
             log.info("app.stopped")
             flush_logs()
 
@@ -85,7 +97,10 @@ def create_app(
     if metrics is not None:
         operator.append(metrics_handler(metrics, AdminAccess(config.auth.admin_keys)))
     return Litestar(
-        route_handlers=[healthz, readyz, *operator, *routers],
+        route_handlers=[
+            healthz, readyz, *operator,
+            usage_handler(container.policy(), AdminAccess(config.auth.admin_keys)), *routers,
+        ],  # fmt: skip
         lifespan=[lifespan],
         exception_handlers={NotFoundException: not_routed, MethodNotAllowedException: not_routed},
         request_max_body_size=config.server.max_body_bytes,
@@ -109,12 +124,18 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     if container is not None:  # tests that override container providers: no reloading
         app: Any = create_app(loaded, container, traffic=traffic)
     else:
+        store = PolicyStore()  # the process's: every generation counts in it
+
+        async def stopped() -> None:  # the worker stops serving
+            await store.aclose()
+            worker_stopped()
+
         reloading = ReloadingApp(
             loaded,
-            lambda config: create_app(config, traffic=traffic, generation=reloading.generation),
+            lambda config: create_app(config, traffic=traffic, generation=reloading.generation, store=store),
             on_swap=lambda old, new: apply_settings(access, old, new),
+            on_stop=stopped,
             on_reload=metrics.config_reloaded,
-            on_stop=worker_stopped,
         )
         app = reloading
     access = AccessLogMiddleware(

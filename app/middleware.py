@@ -7,6 +7,8 @@ Once a provider was tried, ``x-gateway-provider``, ``x-gateway-model`` and ``x-g
 say which target served the response and whether it was not the first one tried (unless
 ``server.expose_routing_headers`` is off); ``x-gateway-cost-usd`` what a non-streaming response
 cost (a stream's cost is in its access-log line). The access-log line leaves out fields without a value.
+A request under a gateway key (``record.grant``) gets its key's rate-limit headers here, and
+its grant is settled here when it ends, however it ends (``adapters/inbound/policy_gate.py``).
 
 A client that goes away before its response ends (a non-streaming request waiting on the
 upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
@@ -37,6 +39,8 @@ from urllib.parse import quote
 import structlog
 
 from adapters.inbound.context import RECORD_KEY
+from adapters.inbound.policy_gate import response_headers as policy_headers
+from adapters.inbound.policy_gate import response_status, settle
 from app.traffic import RecentTraffic
 from domain.request_record import CURRENT, RequestRecord
 from infrastructure.metrics import GatewayMetrics
@@ -174,6 +178,9 @@ class AccessLogMiddleware:
                     )
                 if record.cost_usd is not None and not record.stream:  # a stream is priced at its end
                     headers.append((b"x-gateway-cost-usd", cost_header(record.cost_usd)))
+                if record.grant is not None:  # a gateway key: its rate-limit headers
+                    headers += policy_headers(record, state)
+                    message["status"] = request.status = response_status(record, request.status)
                 message["headers"] = headers
             else:
                 if request.first_byte is None and message.get("body"):
@@ -194,6 +201,8 @@ class AccessLogMiddleware:
                 raise  # a cancellation that is not ours (server shutdown): let it through
         finally:
             request.stop_watching()
+            if record.grant is not None:  # the request has ended, however: give back, add usage
+                await settle(record)
             try:
                 _REQUEST_ID_VAR.reset(bound)
                 CURRENT.reset(current)

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ log = structlog.get_logger("gateway.reload")
 
 Build = Callable[[LoadedConfig], Any]
 OnSwap = Callable[[LoadedConfig, LoadedConfig], None]
+OnStop = Callable[[], Awaitable[None]]
 OnReload = Callable[[bool], None]  # a reload was applied (True) or refused (False)
 
 # ``server`` settings a reload applies; any other one changed takes a restart.
@@ -97,13 +98,13 @@ class ReloadingApp:
         *,
         path: str | Path | None = None,
         on_swap: OnSwap | None = None,
+        on_stop: OnStop | None = None,
         on_reload: OnReload | None = None,
-        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._build = build
         self._on_swap = on_swap
+        self._on_stop = on_stop  # after the last generation stopped (what outlives generations)
         self._on_reload = on_reload
-        self._on_stop = on_stop  # the server stops serving this process's requests
         self._path = Path(path or loaded.source)
         self._env_file = Path(loaded.env_file) if loaded.env_file else None
         self._initial = loaded
@@ -184,7 +185,7 @@ class ReloadingApp:
         if self._current is not None:
             await self._current.lifespan.shutdown()
         if self._on_stop is not None:
-            self._on_stop()
+            await self._on_stop()
 
     async def reload(self, reason: str = "request") -> bool:
         """Load the config file again and swap it in; False (and the old config) if invalid."""

@@ -9,7 +9,9 @@ request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-
 translated path of each frontdoor, and the Responses API on each upstream protocol, non-streaming
 then streaming (the bench's 40-frame upstream streams, handed over line by line as the HTTP
 clients do). Names after the checkout pick paths
-(``python -m bench.inprocess . openai-openai-stream``).
+(``python -m bench.inprocess . openai-openai-stream``). The ``-key`` paths are the same requests
+with a gateway key that has rpm and tpm limits (in-process state): the policy's own cost is the
+difference with the path without the suffix.
 
 Each path is measured three ways side by side, their rounds interleaved so that the machine's
 drift falls on all three alike: without metrics (``off``), with the Prometheus metrics (what
@@ -45,6 +47,13 @@ routing:
   rules: [{model_prefix: claude, provider: an}]
   default_provider: oa
 """
+BENCH_KEY = "sk-bench-gateway-key-0123456789"
+KEYS = f"""
+auth:
+  keys:
+    - {{name: bench, key: {BENCH_KEY}, limits: {{rpm: 100000000, tpm: 1000000000}}}}
+"""
+_KEYED = [(b"authorization", f"Bearer {BENCH_KEY}".encode())]
 _OPENAI, _ANTHROPIC = "/openai/v1/chat/completions", "/anthropic/v1/messages"
 _RESPONSES = "/openai/v1/responses"
 _STREAM_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
@@ -77,13 +86,16 @@ PATHS = [
     ("responses-openai", _RESPONSES, _responses("gpt-4o-mini")),
     ("responses-anthropic-stream", _RESPONSES, _responses("claude-3", stream=True)),
     ("responses-openai-stream", _RESPONSES, _responses("gpt-4o-mini", stream=True)),
+    ("openai-openai-key", _OPENAI, _body("gpt-4o-mini")),
+    ("anthropic-anthropic-key", _ANTHROPIC, _body("claude-3", max_tokens=64)),
+    ("openai-openai-stream-key", _OPENAI, _body("gpt-4o-mini", **_STREAM_USAGE)),
 ]
 
 
 MODES = ("off", "metrics", "tracing")
 
 
-def build(mode: str = "off") -> object:
+def build(mode: str = "off", config: str = CONFIG) -> object:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -125,7 +137,7 @@ def build(mode: str = "off") -> object:
         async def aclose(self) -> None:
             pass
 
-    loaded = parse_config(CONFIG, source="bench", env={})
+    loaded = parse_config(config, source="bench", env={})
     container = Container(loaded=loaded)
     openai = FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames())
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
@@ -168,7 +180,7 @@ def _dropping_tracing() -> object:
     return Tracing(provider)
 
 
-async def call(app: object, path: str, body: bytes) -> None:
+async def call(app: object, path: str, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, object]] = []
 
@@ -182,6 +194,8 @@ async def call(app: object, path: str, body: bytes) -> None:
         sent.append(message)
 
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers += extra
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
@@ -195,20 +209,30 @@ async def main() -> None:
 
     modes = MODES if hasattr(Container, "metrics") else ("off",)  # a checkout that has metrics
     apps = {mode: build(mode) for mode in modes}
+    keyed: dict[str, object] | None = None
     print(f"{'us/request':26s}" + "".join(f"{mode:>9s}" for mode in modes), file=sys.stderr, flush=True)
     for name, path, body in PATHS:
         if ONLY and name not in ONLY:
             continue
-        count = 600 if name.endswith("-stream") else 3000
-        for app in apps.values():
+        targets, extra = apps, None
+        if name.endswith("-key"):
+            if keyed is None:
+                try:
+                    keyed = {mode: build(mode, CONFIG + KEYS) for mode in modes}
+                except Exception:  # noqa: BLE001 - a checkout from before gateway keys
+                    print(f"{name:26s} (no gateway keys in this checkout)", file=sys.stderr, flush=True)
+                    continue
+            targets, extra = keyed, _KEYED
+        count = 600 if name.removesuffix("-key").endswith("-stream") else 3000
+        for app in targets.values():
             for _ in range(count // 6):
-                await call(app, path, body)
+                await call(app, path, body, extra)
         rounds: dict[str, list[float]] = {mode: [] for mode in modes}
         for _ in range(5):
-            for mode, app in apps.items():
+            for mode, app in targets.items():
                 started = time.process_time()
                 for _ in range(count):
-                    await call(app, path, body)
+                    await call(app, path, body, extra)
                 rounds[mode].append((time.process_time() - started) / count * 1e6)
         figures = "".join(f"{min(rounds[mode]):9.1f}" for mode in modes)
         print(f"{name:26s}{figures}", file=sys.stderr, flush=True)
@@ -216,6 +240,9 @@ async def main() -> None:
 
 if __name__ == "__main__":
     os.chdir(ROOT)
+    # the keyed paths' usage file: out of the checkout, one per run
+    state_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench-gateway-state-{os.getpid()}.sqlite3")
+    os.environ["GATEWAY_STATE_FILE"] = state_file
     from infrastructure.logging import configure_logging
 
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log goes nowhere
@@ -223,4 +250,9 @@ if __name__ == "__main__":
     import uvloop
 
     uvloop.install()
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(state_file + suffix):
+                os.remove(state_file + suffix)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from domain.ir import Usage
+
+if TYPE_CHECKING:
+    from domain.policy.gate import Grant
 
 
 class RequestRecord:
@@ -25,6 +29,7 @@ class RequestRecord:
         "cost_usd",
         "failed_over",
         "frontdoor",
+        "grant",
         "input_tokens",
         "key",
         "model",
@@ -60,6 +65,8 @@ class RequestRecord:
         self.key: str | None = None  # the gateway key's name (never the key)
         self.cost_usd: float | None = None  # priced from the real usage once it is final
         self.rejected: str | None = None  # why policy refused it: auth, forbidden, rpm, tpm, ...
+        # The gateway key's grant (auth.keys set): the service asks it before any upstream call.
+        self.grant: Grant | None = None
         self.trace_id: str | None = None  # the request's trace, when tracing is on
         # Seconds spent waiting on upstreams (HTTP exchanges, stream reads, retry back-offs):
         # what the gateway's own time (the overhead metric) leaves out.

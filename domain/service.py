@@ -107,6 +107,8 @@ class ChatService:
         return route
 
     async def complete(self, request: ChatRequest, record: RequestRecord) -> ChatResponse:
+        if record.grant is not None:  # a gateway key: its model and tokens, before any upstream call
+            await record.grant.admit_call(request, record)
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> ChatResponse:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
@@ -121,6 +123,8 @@ class ChatService:
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
         """Open the stream and pull its first event; errors up to that point are raised."""
+        if record.grant is not None:
+            await record.grant.admit_call(request, record)
 
         async def call(
             provider: ChatProvider, model: str, policy: ProviderPolicy
@@ -150,6 +154,8 @@ class ChatService:
         )
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
+        if record.grant is not None:  # counting uses no tokens: only the model is checked
+            record.grant.check_model(request.model, record)
         route = self.route(request.model)
         target = route.targets[0]
         provider = self._providers.get(target.provider)
@@ -173,6 +179,8 @@ class ChatService:
 
     async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
         """Embeddings, routed, retried and failed over like a non-streaming chat request."""
+        if record.grant is not None:  # a gateway key: the model it may use (tokens settle after)
+            record.grant.check_model(request.model, record)
 
         async def call(provider: ChatProvider, model: str, policy: ProviderPolicy) -> EmbeddingResponse:
             async with _deadline(provider, policy.total):

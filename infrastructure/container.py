@@ -17,6 +17,7 @@ from adapters.state.conversations_memory import MemoryConversations
 from adapters.state.conversations_redis import RedisConversations
 from domain.circuits import Breakers, CircuitSnapshot
 from domain.latency import Latencies
+from domain.policy import Policy
 from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
 from domain.resilience import ProviderPolicy
 from domain.service import ChatService
@@ -33,6 +34,7 @@ from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
 from infrastructure.metrics import GatewayMetrics, default_metrics
 from infrastructure.observability import LoggingObserver
+from infrastructure.policy import PolicyStore, build_policy
 from infrastructure.tracing import Tracing, active_tracing
 
 log = structlog.get_logger(__name__)
@@ -103,6 +105,7 @@ def build_mounts(
     conversations: ConversationStore,
     prices: Prices | None = None,
     latencies: Latencies | None = None,
+    policy: Policy | None = None,
     metrics: GatewayMetrics | None = None,
     tracing: Tracing | None = None,
 ) -> list[Mount]:
@@ -126,6 +129,7 @@ def build_mounts(
             max_body_bytes=config.server.max_body_bytes,
             conversations=conversations,
             conversation_ttl=config.state.conversation_ttl_seconds,
+            policy=policy,
             in_flight=metrics.in_flight if metrics is not None else None,
         )
         for app in config.apps
@@ -147,7 +151,10 @@ class Container(containers.DeclarativeContainer):
     prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
     latencies = providers.Singleton(Latencies)
     conversations = providers.Singleton(build_conversations, loaded)
+    # The policy's state outlives a generation: build_asgi overrides this with the process's own.
+    policy_store = providers.Singleton(PolicyStore)
+    policy = providers.Singleton(build_policy, loaded, policy_store)
     mounts = providers.Singleton(
         build_mounts, loaded, chat_providers, breakers, policies, observer, conversations, prices, latencies,
-        metrics, tracing,
+        policy, metrics, tracing,
     )

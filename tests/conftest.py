@@ -4,12 +4,15 @@ the suite writes is searched for configured keys when the session ends (tests/lo
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.log_audit import LogAudit
+from tests.redis_support import RedisSpace, redis_space_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -38,6 +41,19 @@ def _keep_loopback_off_proxies() -> None:
 
 
 _keep_loopback_off_proxies()
+
+
+@pytest.fixture
+def redis_space() -> Iterator[RedisSpace]:
+    """The real Redis (tests/redis_support.py): skipped without one, failed under
+    GATEWAY_REQUIRE_REDIS=1."""
+    yield from redis_space_fixture()
+
+
+@pytest.fixture(autouse=True)
+def _state_file_of_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """An app with gateway keys keeps usage in a file: each test its own, never in the repo."""
+    monkeypatch.setenv("GATEWAY_STATE_FILE", str(tmp_path_factory.getbasetemp() / f"state-{uuid.uuid4().hex}.sqlite3"))
 
 
 # ---- the suite-wide log audit (tests/log_audit.py) ----------------------------------------------

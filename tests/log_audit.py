@@ -89,8 +89,14 @@ class LogAudit:
             except (yaml.YAMLError, OSError, UnicodeDecodeError):
                 continue
             providers = document.get("providers") if isinstance(document, dict) else None
-            for provider in providers if isinstance(providers, list) else []:
-                key = provider.get("api_key") if isinstance(provider, dict) else None
+            candidates = [p.get("api_key") for p in providers if isinstance(p, dict)] if isinstance(providers, list) else []
+            auth = document.get("auth") if isinstance(document, dict) else None
+            if isinstance(auth, dict):  # the gateway's own keys: never logged either
+                keys = auth.get("keys")
+                candidates += [k.get("key") for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+                admin = auth.get("admin_keys")
+                candidates += admin if isinstance(admin, list) else []
+            for key in candidates:
                 if isinstance(key, str) and "${" not in key and len(key) >= 8:
                     found.add(key)
         return found

@@ -8,7 +8,7 @@ would have done: read a bounded body, answer bytes, find the request's record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from litestar.exceptions import MethodNotAllowedException
@@ -31,6 +31,16 @@ def record_in(scope: Scope, app: str, frontdoor: str) -> RequestRecord:
         record = state[RECORD_KEY] = RequestRecord()
     record.app, record.frontdoor = app, frontdoor
     return record
+
+
+def model_filter(scope: Mapping[str, Any]) -> Callable[[str], bool] | None:
+    """What the request's gateway key may use, for a model listing; None: every model."""
+    state = scope.get("state")
+    record: RequestRecord | None = state.get(RECORD_KEY) if state is not None else None
+    grant = record.grant if record is not None else None
+    if grant is None or grant.key.models is None:
+        return None
+    return grant.key.may_use_model
 
 
 def require_post(scope: Mapping[str, Any]) -> None:

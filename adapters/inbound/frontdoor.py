@@ -16,9 +16,12 @@ from litestar import Response, Router
 from litestar.handlers import BaseRouteHandler
 
 from adapters.inbound.chat_route import ChatEndpoint, InFlight, chat_route
+from adapters.inbound.credentials import Headers
 from adapters.inbound.handlers import exception_handlers
+from adapters.inbound.policy_gate import policy_middleware
 from adapters.state.conversations_memory import MemoryConversations
 from domain.errors import GatewayError
+from domain.policy import Grant, Policy
 from domain.ports import ConversationStore
 from domain.service import ChatService
 
@@ -42,8 +45,13 @@ class Mount:
         default_factory=lambda: MemoryConversations(DEFAULT_CONVERSATION_BYTES)
     )
     conversation_ttl: float = DEFAULT_CONVERSATION_TTL
+    policy: Policy | None = None  # auth.keys: every route of the app needs a key; None: open
     # The in-flight gauge's child for (frontdoor, stream): the chat routes move it.
     in_flight: InFlight | None = None
+
+
+def _no_limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +66,23 @@ class Frontdoor:
     routes: Callable[[Mount], Sequence[BaseRouteHandler]] = lambda mount: ()
     # Where its SDKs expect their base_url, relative to the app's path (named in 404 messages).
     sdk_base_url: str = "{path}"
+    # Where its SDKs send the client's key (the raw request headers -> the key, or None).
+    credential: Callable[[Headers], str | None] = lambda headers: None
+    # The protocol's rate-limit headers for a key with limits.
+    limit_headers: Callable[[Grant], list[tuple[bytes, bytes]]] = _no_limit_headers
 
     def router(self, mount: Mount) -> Router:
         service, name, limit = mount.service, mount.name, mount.max_body_bytes
-        handlers = [
-            chat_route(service, name, limit, endpoint, mount.in_flight) for endpoint in self.endpoints(mount)
-        ]
+        endpoints = self.endpoints(mount)
+        handlers = [chat_route(service, name, limit, endpoint, mount.in_flight) for endpoint in endpoints]
+        middleware = []
+        if mount.policy is not None:  # at the router: every route of the app, present and future
+            protocol = endpoints[0].protocol if endpoints else name
+            gate = policy_middleware(mount.policy, name, protocol, self.credential, self.limit_headers)
+            middleware.append(gate)
         return Router(
             path=mount.path,
             route_handlers=[*handlers, *self.routes(mount)],
             exception_handlers=exception_handlers(self.error_response),
+            middleware=middleware,
         )

@@ -102,6 +102,8 @@ def secrets(config: GatewayConfig) -> list[str]:
         if provider.api_key:
             found.append(provider.api_key)
         found.extend(header_secrets(provider.headers))
+    found.extend(key.key for key in config.auth.keys if key.key)  # gateway keys: never logged either
+    found.extend(key for key in config.auth.admin_keys if key)
     return found
 
 

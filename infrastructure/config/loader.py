@@ -20,6 +20,7 @@ import msgspec
 import yaml
 from dotenv import dotenv_values
 
+from infrastructure.config.auth import key_problems
 from infrastructure.config.schema import GatewayConfig, RouteTargetConfig, ServerConfig
 from infrastructure.config.structure import Unset, examine, is_scalar
 
@@ -286,4 +287,5 @@ def check(config: GatewayConfig) -> list[str]:
         problems.append("server.port: must be between 1 and 65535")
     if config.server.workers < 1:
         problems.append("server.workers: must be at least 1")
+    problems += key_problems(config)
     return problems

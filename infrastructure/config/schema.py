@@ -249,6 +249,7 @@ class StateConfig(_Strict, frozen=True):
     # kept, and (in this process, without redis_url) how many bytes they may hold in all.
     conversation_ttl_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30 * 24 * 3600.0
     conversation_max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 64 * 1024 * 1024
+    key_prefix: str = "gateway:"  # of every Redis key the gateway writes (several gateways, one Redis)
 
 
 class PriceConfig(_Strict, frozen=True):

@@ -224,3 +224,20 @@ def test_with_two_workers_a_circuit_open_in_one_shows_whichever_worker_is_scrape
     assert len(writers) >= 1
     for s in scrapes:
         assert value(s, "gateway_circuit_state", provider="primary", model="gpt-5-mini") == 2
+
+
+def test_refusals_are_counted_by_key_and_reason(fake: FakeUpstream, tmp_path: Path) -> None:
+    fake.reset()
+    extra = "auth: {keys: [{name: team-a, key: sk-team-a-secret, limits: {rpm: 1}}]}"
+    with launch(metrics_config(fake.url, extra=extra), tmp_path) as gateway:
+        team = gateway.openai(api_key="sk-team-a-secret")
+        team.chat.completions.create(model="gpt-5-mini", messages=HELLO)  # type: ignore[arg-type]
+        with pytest.raises(openai.RateLimitError):
+            team.chat.completions.create(model="gpt-5-mini", messages=HELLO)  # type: ignore[arg-type]
+        with pytest.raises(openai.AuthenticationError):
+            gateway.openai(api_key="sk-not-a-key").chat.completions.create(model="gpt-5-mini", messages=HELLO)  # type: ignore[arg-type]
+        s = scrape(gateway)
+    assert value(s, "gateway_rejected_total", key="team-a", reason="rpm") == 1
+    assert value(s, "gateway_rejected_total", key="none", reason="auth") == 1
+    assert value(s, "gateway_cost_usd_total", key="team-a", provider="primary", model="gpt-5-mini") > 0
+    assert value(s, "gateway_requests_total", app="oa", status="429") == 1

@@ -25,7 +25,7 @@ from adapters.inbound.anthropic.decode import count_tokens_to_ir, to_ir
 from adapters.inbound.anthropic.encode import from_ir
 from adapters.inbound.anthropic.stream import encode_stream
 from adapters.inbound.chat_route import ChatEndpoint, read_call
-from adapters.inbound.context import send_body
+from adapters.inbound.context import model_filter, send_body
 from adapters.inbound.frontdoor import Mount
 from domain.errors import ErrorKind, GatewayError, invalid_request
 from domain.ir import ChatRequest, ChatResponse
@@ -119,13 +119,16 @@ def routes(mount: Mount) -> list[BaseRouteHandler]:
 
     @get("/v1/models")
     async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return Response(_page(models, request.query_params), media_type=_JSON)
+        allowed = model_filter(request.scope)
+        listed = models if allowed is None else [entry for entry in models if allowed(entry["id"])]
+        return Response(_page(listed, request.query_params), media_type=_JSON)
 
     @get("/v1/models/{model_id:str}")
     async def get_model(request: Request[Any, Any, Any]) -> Response[bytes]:
         model_id = request.path_params["model_id"]
         entry = by_id.get(model_id)
-        if entry is None:
+        allowed = model_filter(request.scope)
+        if entry is None or (allowed is not None and not allowed(model_id)):
             raise GatewayError(ErrorKind.NOT_FOUND, f"model: {model_id}", status=404)
         return Response(entry, media_type=_JSON)
 

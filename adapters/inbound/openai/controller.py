@@ -14,6 +14,7 @@ from litestar import Request, Response, get
 from litestar.handlers import BaseRouteHandler
 
 from adapters.inbound.chat_route import ChatEndpoint
+from adapters.inbound.context import model_filter
 from adapters.inbound.frontdoor import Mount
 from adapters.inbound.openai.decode import to_ir
 from adapters.inbound.openai.embeddings import embeddings_route
@@ -78,14 +79,19 @@ def routes(mount: Mount) -> list[BaseRouteHandler]:
 
     @get("/v1/models")
     async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return Response(listing, media_type=JSON)
+        allowed = model_filter(request.scope)
+        if allowed is None:
+            return Response(listing, media_type=JSON)
+        permitted = [entry for entry in entries if allowed(entry["id"])]  # what the key may use
+        return Response(_encode({"object": "list", "data": permitted}), media_type=JSON)
 
     @get("/v1/models/{model_id:path}")
     async def retrieve_model(request: Request[Any, Any, Any]) -> Response[bytes]:
         # ``path``: model ids may hold a slash ("openai/gpt-4o"); Litestar keeps the leading one.
         model_id = request.path_params["model_id"].lstrip("/")
         entry = by_id.get(model_id)
-        if entry is None:
+        allowed = model_filter(request.scope)
+        if entry is None or (allowed is not None and not allowed(model_id)):
             raise GatewayError(
                 ErrorKind.NOT_FOUND,
                 f"The model '{model_id}' does not exist",

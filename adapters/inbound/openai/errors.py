@@ -29,9 +29,21 @@ ERROR_TYPES: dict[ErrorKind, str] = {
 }
 
 
+# Codes whose type OpenAI gives differently from their kind's (a wrong key is an
+# invalid_request_error; a spent quota its own type).
+TYPE_BY_CODE: dict[str, str] = {
+    "invalid_api_key": "invalid_request_error",
+    "insufficient_quota": "insufficient_quota",
+}
+
+
 def error_object(error: GatewayError) -> ErrorObject:
+    kind_type = ERROR_TYPES[error.kind]
     return ErrorObject(
-        message=error.message, type=ERROR_TYPES[error.kind], param=error.param, code=error.code
+        message=error.message,
+        type=TYPE_BY_CODE.get(error.code, kind_type) if error.code is not None else kind_type,
+        param=error.param,
+        code=error.code,
     )
 
 
