@@ -4,13 +4,21 @@ Every ``server`` setting is taken, in order of precedence, from a command-line f
 process environment (``GATEWAY_<KEY>``), the ``.env`` file, then the config file. Flags are
 handed on as ``GATEWAY_<KEY>`` variables, so uvicorn's worker processes and every reload see
 the same values.
+
+With more than one worker, the workers' metrics are summed through prometheus-client's
+multiprocess mode: a fresh directory per server start (``PROMETHEUS_MULTIPROC_DIR``, unless the
+environment already names one, which is then used as it is), removed when the server exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 
 import structlog
@@ -87,9 +95,6 @@ def report_valid(loaded: LoadedConfig) -> None:
 def serve(loaded: LoadedConfig) -> None:
     import signal
 
-    import uvicorn
-
-    from app.server import gateway_protocol
     from infrastructure.logging import configure_logging
     from infrastructure.policy import startup_warnings
 
@@ -100,6 +105,35 @@ def serve(loaded: LoadedConfig) -> None:
     # uvicorn drains on SIGTERM, then re-raises the signal it caught: without a handler of ours
     # the default action would end a clean shutdown with status 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with shared_metrics(server.workers):
+        run_uvicorn(loaded)
+
+
+@contextlib.contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers: a fresh multiprocess directory for their metrics, set in the
+    environment they inherit (before any of them imports prometheus-client), removed at exit."""
+    variable = "PROMETHEUS_MULTIPROC_DIR"
+    if workers <= 1 or os.environ.get(variable):
+        yield
+        return
+    import structlog
+
+    directory = tempfile.mkdtemp(prefix="poly-llm-gateway-metrics-")
+    os.environ[variable] = directory
+    structlog.get_logger("gateway.server").info("metrics.shared", workers=workers, directory=directory)
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_uvicorn(loaded: LoadedConfig) -> None:
+    import uvicorn
+
+    from app.server import gateway_protocol
+
+    server = loaded.config.server
     uvicorn.run(
         "app.asgi:from_env",
         factory=True,

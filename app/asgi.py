@@ -20,6 +20,7 @@ from app.admin_access import AdminAccess
 from app.admin_usage import usage_handler
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
 from app.health import healthz, readyz
+from app.metrics import metrics_handler
 from app.middleware import AccessLogMiddleware
 from app.reload import ReloadingApp
 from app.status import Generation, StatusSources, status_handler
@@ -27,7 +28,9 @@ from app.traffic import RecentTraffic
 from infrastructure.config.loader import LoadedConfig, load_config
 from infrastructure.container import Container
 from infrastructure.logging import configure_logging, flush_logs
+from infrastructure.metrics import default_metrics, worker_stopped
 from infrastructure.policy import PolicyStore
+from infrastructure.tracing import start_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +71,12 @@ def create_app(
     routers = [Router("/", route_handlers=[frontdoors[m.name].router(m)], before_request=label_request(apps))
                for m in mounts]
     not_routed = not_routed_handler(apps)
+    metrics = container.metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if metrics is not None:  # this generation's names bound the labels, its circuits are scraped
+            metrics.configure(config, container.breakers())
         app.state.ready = True
         if traffic is not None:  # the names this generation's traffic is counted under
             apps, providers = [a.name for a in config.apps], [p.name for p in config.providers]
@@ -87,9 +93,12 @@ def create_app(
             log.info("app.stopped")
             flush_logs()
 
+    operator = [status_handler(status)]
+    if metrics is not None:
+        operator.append(metrics_handler(metrics, AdminAccess(config.auth.admin_keys)))
     return Litestar(
         route_handlers=[
-            healthz, readyz, status_handler(status),
+            healthz, readyz, *operator,
             usage_handler(container.policy(), AdminAccess(config.auth.admin_keys)), *routers,
         ],  # fmt: skip
         lifespan=[lifespan],
@@ -110,21 +119,29 @@ def build_asgi(loaded: LoadedConfig, container: Container | None = None) -> Any:
     """What the server runs: the access-log / request-id layer over the reloading app, whose
     generations are Litestar apps built from successive versions of the config file."""
     server = loaded.config.server
+    metrics = default_metrics() if container is None else container.metrics()
     traffic = RecentTraffic()
     if container is not None:  # tests that override container providers: no reloading
         app: Any = create_app(loaded, container, traffic=traffic)
     else:
         store = PolicyStore()  # the process's: every generation counts in it
+
+        async def stopped() -> None:  # the worker stops serving
+            await store.aclose()
+            worker_stopped()
+
         reloading = ReloadingApp(
             loaded,
             lambda config: create_app(config, traffic=traffic, generation=reloading.generation, store=store),
             on_swap=lambda old, new: apply_settings(access, old, new),
-            on_stop=store.aclose,
+            on_stop=stopped,
+            on_reload=metrics.config_reloaded,
         )
         app = reloading
     access = AccessLogMiddleware(
-        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers, traffic=traffic
-    )
+        app, enabled=server.access_log, expose_routing_headers=server.expose_routing_headers, traffic=traffic,
+        metrics=metrics, tracing=start_tracing(loaded.config.telemetry),
+    )  # fmt: skip
     return access
 
 

@@ -18,6 +18,12 @@ ended ``WATCH_AFTER`` seconds after its body was read (a timer is all a quick re
 for); from then on a disconnect is acted on at once. It wraps the whole Litestar app,
 not a route, so 404s are logged and carry an id as well. For a stream the log line is written
 when the stream ends, with the time to first byte.
+
+The same moment feeds the other sinks of the request's record: the Prometheus metrics
+(``infrastructure/metrics``) and, when tracing is on, the request's server span
+(``infrastructure/tracing.py``), which starts here (continuing the client's ``traceparent``) and
+is the current span while the request runs. While it runs the record is also
+``domain.request_record.CURRENT``, for the code below the service that adds to it.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from adapters.inbound.context import RECORD_KEY
 from adapters.inbound.policy_gate import response_headers as policy_headers
 from adapters.inbound.policy_gate import response_status, settle
 from app.traffic import RecentTraffic
-from domain.request_record import RequestRecord
+from domain.request_record import CURRENT, RequestRecord
+from infrastructure.metrics import GatewayMetrics
+from infrastructure.tracing import Tracing
 
 log = structlog.get_logger("gateway.access")
 
@@ -133,11 +141,15 @@ class AccessLogMiddleware:
         enabled: bool = True,
         expose_routing_headers: bool = True,
         traffic: RecentTraffic | None = None,
+        metrics: GatewayMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.app = app
         self.enabled = enabled  # server.access_log
         self.expose_routing_headers = expose_routing_headers  # the x-gateway-* headers
         self.traffic = traffic  # the status page's recent traffic: requests to an app
+        self.metrics = metrics  # None: no metrics (the benchmark's baseline)
+        self.tracing = tracing  # None: tracing is off
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -179,6 +191,9 @@ class AccessLogMiddleware:
 
         request_id = rid.decode()
         bound = _REQUEST_ID_VAR.set(request_id)
+        current = CURRENT.set(record)
+        tracing = self.tracing
+        span = tracing.start_server(scope, record) if tracing is not None else None
         try:
             await self.app(scope, request.app_receive, send_with_id)
         except asyncio.CancelledError:
@@ -190,13 +205,19 @@ class AccessLogMiddleware:
                 await settle(record)
             try:
                 _REQUEST_ID_VAR.reset(bound)
+                CURRENT.reset(current)
             except ValueError:  # finished in another context than it started in: unbind
                 _REQUEST_ID_VAR.set(...)
+                CURRENT.set(None)
             now = perf_counter()
             left_first = (request.left and not request.started) or not request.status
             status = CLIENT_CLOSED if left_first else request.status
+            first_byte = None if request.first_byte is None else request.first_byte - started
+            if span is not None:
+                span.end(record, status)
+            if self.metrics is not None:
+                self.metrics.observe(record, status, now - started, first_byte)
             if self.traffic is not None and record.app:
-                first_byte = None if request.first_byte is None else request.first_byte - started
                 self.traffic.add(record, status, now - started, first_byte)
             if self.enabled:
                 fields: dict[str, Any] = {

@@ -37,6 +37,7 @@ log = structlog.get_logger("gateway.reload")
 Build = Callable[[LoadedConfig], Any]
 OnSwap = Callable[[LoadedConfig, LoadedConfig], None]
 OnStop = Callable[[], Awaitable[None]]
+OnReload = Callable[[bool], None]  # a reload was applied (True) or refused (False)
 
 # ``server`` settings a reload applies; any other one changed takes a restart.
 APPLIED_ON_RELOAD = frozenset(
@@ -98,10 +99,12 @@ class ReloadingApp:
         path: str | Path | None = None,
         on_swap: OnSwap | None = None,
         on_stop: OnStop | None = None,
+        on_reload: OnReload | None = None,
     ) -> None:
         self._build = build
         self._on_swap = on_swap
         self._on_stop = on_stop  # after the last generation stopped (what outlives generations)
+        self._on_reload = on_reload
         self._path = Path(path or loaded.source)
         self._env_file = Path(loaded.env_file) if loaded.env_file else None
         self._initial = loaded
@@ -194,9 +197,11 @@ class ReloadingApp:
                 await generation.lifespan.startup()
             except ConfigError as exc:
                 log.error("config.reload_refused", reason=reason, source=exc.source, problems=exc.problems)
+                self._reloaded(False)
                 return False
             except Exception as exc:  # noqa: BLE001 - keep serving the old config
                 log.error("config.reload_refused", reason=reason, exc_info=exc)
+                self._reloaded(False)
                 return False
             old, self._current = self._current, generation
             self.reloads += 1
@@ -206,12 +211,17 @@ class ReloadingApp:
             if self._on_swap is not None:
                 self._on_swap(previous, loaded)
             log.info("config.reloaded", reason=reason, source=str(self._path), generation=self.reloads)
+            self._reloaded(True)
             self._watch_every(loaded.config.server.watch_config_seconds)
             if old is not None:
                 task = asyncio.create_task(self._retire(old))
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
             return True
+
+    def _reloaded(self, applied: bool) -> None:
+        if self._on_reload is not None:
+            self._on_reload(applied)
 
     async def _retire(self, generation: Generation) -> None:
         generation.retired = True

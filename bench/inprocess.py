@@ -12,6 +12,12 @@ clients do). Names after the checkout pick paths
 (``python -m bench.inprocess . openai-openai-stream``). The ``-key`` paths are the same requests
 with a gateway key that has rpm and tpm limits (in-process state): the policy's own cost is the
 difference with the path without the suffix.
+
+Each path is measured three ways side by side, their rounds interleaved so that the machine's
+drift falls on all three alike: without metrics (``off``), with the Prometheus metrics (what
+the server runs), and with metrics and tracing (every request sampled, spans batched to an
+exporter that drops them, the trace context added to every upstream request). A checkout
+without metrics is measured ``off`` only.
 """
 
 from __future__ import annotations
@@ -86,7 +92,10 @@ PATHS = [
 ]
 
 
-def build(config: str = CONFIG) -> object:
+MODES = ("off", "metrics", "tracing")
+
+
+def build(mode: str = "off", config: str = CONFIG) -> object:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -133,8 +142,42 @@ def build(config: str = CONFIG) -> object:
     openai = FakeHttp((fixtures / "openai/chat_text.json").read_bytes(), openai_stream_frames())
     anthropic = FakeHttp((fixtures / "anthropic/message_text.json").read_bytes(), anthropic_stream_frames())
     pool = HttpPool({"oa": openai, "an": anthropic})
-    container.http_pool.override(pool)
-    return build_asgi(loaded, container)  # what the server runs, without reloading
+    if mode == "off":
+        if hasattr(container, "metrics"):  # a checkout with metrics: without them
+            from dependency_injector import providers
+
+            container.metrics.override(providers.Object(None))
+        container.http_pool.override(pool)
+        return build_asgi(loaded, container)  # what the server runs, without reloading
+    from dependency_injector import providers
+
+    from infrastructure.metrics import GatewayMetrics
+    from infrastructure.tracing import install
+
+    container.metrics.override(providers.Object(GatewayMetrics()))
+    tracing = _dropping_tracing() if mode == "tracing" else None
+    install(tracing)  # read by build_asgi and the container
+    container.http_pool.override(pool.traced(tracing))
+    try:
+        return build_asgi(loaded, container)
+    finally:
+        install(None)
+
+
+def _dropping_tracing() -> object:
+    """Tracing as the server runs it (batched export, every request sampled), spans dropped."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from infrastructure.config.schema import TelemetryConfig
+    from infrastructure.tracing import Tracing, tracer_provider
+
+    class Drop(SpanExporter):
+        def export(self, spans: object) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = tracer_provider(TelemetryConfig(), env={})
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    return Tracing(provider)
 
 
 async def call(app: object, path: str, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -162,30 +205,37 @@ async def call(app: object, path: str, body: bytes, extra: list[tuple[bytes, byt
 
 
 async def main() -> None:
-    app = build()
-    keyed: object | None = None
+    from infrastructure.container import Container
+
+    modes = MODES if hasattr(Container, "metrics") else ("off",)  # a checkout that has metrics
+    apps = {mode: build(mode) for mode in modes}
+    keyed: dict[str, object] | None = None
+    print(f"{'us/request':26s}" + "".join(f"{mode:>9s}" for mode in modes), file=sys.stderr, flush=True)
     for name, path, body in PATHS:
         if ONLY and name not in ONLY:
             continue
-        target, extra = app, None
+        targets, extra = apps, None
         if name.endswith("-key"):
             if keyed is None:
                 try:
-                    keyed = build(CONFIG + KEYS)
+                    keyed = {mode: build(mode, CONFIG + KEYS) for mode in modes}
                 except Exception:  # noqa: BLE001 - a checkout from before gateway keys
-                    print(f"{name:22s} (no gateway keys in this checkout)", file=sys.stderr, flush=True)
+                    print(f"{name:26s} (no gateway keys in this checkout)", file=sys.stderr, flush=True)
                     continue
-            target, extra = keyed, _KEYED
+            targets, extra = keyed, _KEYED
         count = 600 if name.removesuffix("-key").endswith("-stream") else 3000
-        for _ in range(count // 6):
-            await call(target, path, body, extra)
-        rounds = []
+        for app in targets.values():
+            for _ in range(count // 6):
+                await call(app, path, body, extra)
+        rounds: dict[str, list[float]] = {mode: [] for mode in modes}
         for _ in range(5):
-            started = time.process_time()
-            for _ in range(count):
-                await call(target, path, body, extra)
-            rounds.append((time.process_time() - started) / count * 1e6)
-        print(f"{name:22s} {min(rounds):6.1f} us/request", file=sys.stderr, flush=True)
+            for mode, app in targets.items():
+                started = time.process_time()
+                for _ in range(count):
+                    await call(app, path, body, extra)
+                rounds[mode].append((time.process_time() - started) / count * 1e6)
+        figures = "".join(f"{min(rounds[mode]):9.1f}" for mode in modes)
+        print(f"{name:26s}{figures}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

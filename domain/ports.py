@@ -1,6 +1,7 @@
 """The ports the domain needs: providers that answer chat requests, an observer of the
-resilience policies (implemented with logging in infrastructure), and a store of conversation
-turns (``previous_response_id``; in-process or Redis, ``adapters/state/``)."""
+resilience policies (implemented with logging in infrastructure), a store of conversation
+turns (``previous_response_id``; in-process or Redis, ``adapters/state/``), and a tracer of
+upstream attempts (OpenTelemetry, in infrastructure; absent when tracing is off)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Protocol as _Protocol
 from domain.circuits import CircuitSnapshot
 from domain.errors import GatewayError
 from domain.ir import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, EventStream, Protocol
+from domain.request_record import RequestRecord
 from domain.routing import Target
 
 
@@ -86,3 +88,24 @@ class NullObserver:
         self, provider: str, model: str, kind: str, message: str, exc: BaseException | None = None
     ) -> None:
         pass
+
+
+class AttemptSpan(_Protocol):
+    """One upstream attempt's span: the current span while the attempt's call runs (so the
+    upstream request carries its trace context)."""
+
+    def detach(self) -> None:
+        """The call returned: stop being the current span (a stream's goes on until it ends)."""
+        ...
+
+    def end(
+        self, error: str | None = None, response: ChatResponse | None = None, *,
+        model: str | None = None, finish_reason: str | None = None, record: RequestRecord | None = None,
+    ) -> None:
+        """End the attempt: ``error`` (an error kind) or a success, with what its answer said
+        (a response, or a stream's model, finish reason and the usage on its record)."""
+        ...
+
+
+class AttemptTracer(_Protocol):
+    def attempt(self, record: RequestRecord, provider: ChatProvider, model: str) -> AttemptSpan: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from domain.ir import Usage
@@ -40,6 +41,7 @@ class RequestRecord:
         "trace_id",
         "upstream_model",
         "upstream_protocol",
+        "upstream_wait",
     )
 
     def __init__(self, app: str = "", frontdoor: str = "") -> None:
@@ -66,6 +68,9 @@ class RequestRecord:
         # The gateway key's grant (auth.keys set): the service asks it before any upstream call.
         self.grant: Grant | None = None
         self.trace_id: str | None = None  # the request's trace, when tracing is on
+        # Seconds spent waiting on upstreams (HTTP exchanges, stream reads, retry back-offs):
+        # what the gateway's own time (the overhead metric) leaves out.
+        self.upstream_wait = 0.0
 
     def record_usage(self, usage: Usage) -> None:
         if isinstance(usage.input_tokens, int):
@@ -98,3 +103,8 @@ class RequestRecord:
             "rejected": self.rejected,
             "trace_id": self.trace_id,
         }
+
+
+# The record of the request the running task serves (set by the access-log layer), for the
+# code below the service that has no record in hand: the HTTP provider adds its wait to it.
+CURRENT: ContextVar[RequestRecord | None] = ContextVar("request_record", default=None)

@@ -16,6 +16,11 @@ Streams are peeked: the first event is pulled before the frontdoor commits to a 
 error before it is an ordinary HTTP error or a reason to try the next target; a failure after
 it becomes a ``StreamError`` event that the frontdoor encodes in its protocol.
 
+The request's record gets every attempt, and the time spent waiting on upstreams
+(``upstream_wait``): here, a stream's wait for its first event and the back-off sleeps between
+retries (the HTTP provider adds a non-streaming exchange's wait, the stream guard the time from
+a stream's first event to its end). With a tracer, each attempt is a span of its own.
+
 A route's pool is ordered by its strategy: ``cheapest`` by the price table (input + output per
 million tokens of the model each target asks for; an unpriced one last), ``fastest`` by the
 recent latency of each deployment (``domain.latency``), which the service measures on every
@@ -44,7 +49,7 @@ from domain.ir import (
     StreamError,
 )
 from domain.latency import EXPLORE, Latencies
-from domain.ports import ChatProvider, NullObserver, ResilienceObserver
+from domain.ports import AttemptSpan, AttemptTracer, ChatProvider, NullObserver, ResilienceObserver
 from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 from domain.resilience import ProviderPolicy, should_fail_over
@@ -75,6 +80,7 @@ class ChatService:
         prices: PriceTable | None = None,
         latencies: Latencies | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        tracer: AttemptTracer | None = None,
     ) -> None:
         self._table = table
         self._routes: dict[str, Route] = {}  # resolved routes by model: the table never changes
@@ -87,6 +93,7 @@ class ChatService:
         self._prices = prices  # None: requests are not priced (record.cost_usd stays None)
         self._latencies = latencies or Latencies()
         self._clock = clock  # measures attempts for the fastest strategy
+        self._tracer = tracer
 
     def route(self, model: str) -> Route:
         """``resolve``, remembered per model name (names are client-chosen: the memo is emptied
@@ -106,10 +113,12 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.complete(request, model)
 
-        response, _, _ = await self._run(request, record, call, measure=False)
+        response, _, _, span = await self._run(request, record, call, measure=False)
         record.record_usage(response.usage)
         if self._prices is not None:
             price_record(record, self._prices)
+        if span is not None:
+            span.end(None, response)
         return response
 
     async def stream(self, request: ChatRequest, record: RequestRecord) -> EventStream:
@@ -121,6 +130,7 @@ class ChatService:
             provider: ChatProvider, model: str, policy: ProviderPolicy
         ) -> tuple[AnyEvent, EventStream]:
             events = provider.stream(request, model)
+            started = time.perf_counter()
             try:
                 async with _deadline(provider, policy.first_byte):
                     first = await anext(events)
@@ -131,13 +141,17 @@ class ChatService:
             except BaseException:
                 await events.aclose()
                 raise
+            finally:
+                record.upstream_wait += time.perf_counter() - started
             if isinstance(first, StreamError):  # an error frame before anything else: a plain failure
                 await events.aclose()
                 raise GatewayError(ErrorKind(first.kind), first.message, provider=provider.name)
             return first, events
 
-        (first, events), deployment, policy = await self._run(request, record, call, measure=True)
-        return guarded_stream(first, events, record, deployment, policy.idle, self._observer, self._prices)
+        (first, events), deployment, policy, span = await self._run(request, record, call, measure=True)
+        return guarded_stream(
+            first, events, record, deployment, policy.idle, self._observer, self._prices, span
+        )
 
     async def count_tokens(self, request: ChatRequest, record: RequestRecord) -> int:
         if record.grant is not None:  # counting uses no tokens: only the model is checked
@@ -158,7 +172,9 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.count_tokens(request, model)
 
-        count, _, _ = await self._run(request, record, call, measure=None)
+        count, _, _, span = await self._run(request, record, call, measure=None)
+        if span is not None:
+            span.end()
         return count
 
     async def embed(self, request: EmbeddingRequest, record: RequestRecord) -> EmbeddingResponse:
@@ -170,8 +186,10 @@ class ChatService:
             async with _deadline(provider, policy.total):
                 return await provider.embed(request, model)
 
-        response, _, _ = await self._run(request, record, call, measure=None)
+        response, _, _, span = await self._run(request, record, call, measure=None)
         record.record_usage(response.usage)
+        if span is not None:
+            span.end(record=record)
         return response
 
     async def _run(
@@ -181,10 +199,11 @@ class ChatService:
         call: Call[T],
         *,
         measure: bool | None,
-    ) -> tuple[T, Deployment, ProviderPolicy]:
+    ) -> tuple[T, Deployment, ProviderPolicy, AttemptSpan | None]:
         """Try the route's targets in order. ``measure``: the kind of latency a ``fastest`` route
         keeps for this call (True: a stream's first event, False: a whole response; None: none)."""
         route = self.route(request.model)
+        tracer = self._tracer
         record.model = request.model
         record.alias = route.alias
         plan, forced = self._plan(route, request.model, measure)
@@ -214,6 +233,7 @@ class ChatService:
             attempt = 0
             while True:  # the attempts on this target; the last one's outcome is its verdict
                 attempt += 1
+                span = tracer.attempt(record, provider, model) if tracer is not None else None
                 started = time.perf_counter()
                 clocked = self._clock() if latencies is not None else 0.0
                 try:
@@ -222,14 +242,20 @@ class ChatService:
                     error = exc
                 except BaseException:
                     deployment.release(held)  # the client went away: no verdict on the upstream
+                    if span is not None:
+                        span.end("cancelled")
                     raise
                 else:
                     deployment.settle(None, held)
                     _record(record, provider.name, model, "ok", started)
                     if latencies is not None:
                         latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
-                    return result, deployment, policy
+                    if span is not None:
+                        span.detach()
+                    return result, deployment, policy, span
                 _record(record, provider.name, model, error.kind.value, started)
+                if span is not None:
+                    span.end(error.kind.value)
                 if latencies is not None and error.kind is ErrorKind.TIMEOUT:  # slow, not merely failed
                     latencies.observe((provider.name, model, bool(measure)), self._clock() - clocked)
                 if not should_fail_over(error):
@@ -239,11 +265,14 @@ class ChatService:
                 self._observer.attempt_failed(provider.name, model, error, attempt=attempt, retry_in=delay)
                 if delay is None:
                     break
+                slept = time.perf_counter()
                 try:
                     await self._sleep(delay)
                 except BaseException:
                     deployment.release(held)
                     raise
+                finally:
+                    record.upstream_wait += time.perf_counter() - slept
             deployment.settle(error, held)
         if error is not None:
             raise error

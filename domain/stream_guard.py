@@ -1,6 +1,10 @@
 """A stream after its first event, guarded: usage recorded on the way, an idle upstream cut
 off, and a failure turned into a ``StreamError`` event (logged, and counted against the
-deployment's circuit when it is the upstream's fault)."""
+deployment's circuit when it is the upstream's fault). The time from its first event to its
+end is added to the record's ``upstream_wait``: the gateway's work on each event overlaps the
+upstream's generation of the next, so what the gateway adds to a stream's time is before its
+first event and after its last (two clock reads a stream, none per event). The attempt's span,
+when traced, ends with the stream."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import asyncio
 from domain.circuits import Deployment
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import AnyEvent, EventStream, MessageDelta, MessageStart, StreamError
-from domain.ports import ResilienceObserver
+from domain.ports import AttemptSpan, ResilienceObserver
 from domain.pricing import PriceTable, price_record
 from domain.request_record import RequestRecord
 
@@ -42,6 +46,9 @@ class IdleWatchdog:
     def received(self) -> None:
         self._waiting = False
 
+    def now(self) -> float:
+        return self._loop.time()
+
     def _check(self) -> None:
         self._handle = None
         if not self._waiting:
@@ -67,6 +74,7 @@ async def guarded_stream(
     idle: float,
     observer: ResilienceObserver,
     prices: PriceTable | None = None,
+    span: AttemptSpan | None = None,
 ) -> EventStream:
     """Yield ``first`` then the rest; a failure after the first event becomes ``StreamError``
     (logged, and counted against the deployment's circuit when it is the upstream's fault).
@@ -75,9 +83,13 @@ async def guarded_stream(
     watchdog = IdleWatchdog(idle)
     failure: StreamError | None = None
     crash: Exception | None = None
+    model: str | None = None
+    finish: str | None = None
+    begun = watchdog.now()
     try:
         if isinstance(first, MessageStart):
             record.record_usage(first.usage)
+            model = first.model
         yield first
         while True:
             watchdog.waiting()
@@ -104,14 +116,19 @@ async def guarded_stream(
             watchdog.received()
             if isinstance(event, MessageDelta):
                 record.record_usage(event.usage)
+                finish = event.stop_reason
             elif isinstance(event, StreamError):
                 _stream_failed(event, record, deployment, observer)
             yield event
     finally:
+        record.upstream_wait += watchdog.now() - begun
         watchdog.stop()
         if prices is not None:
             price_record(record, prices)
         await rest.aclose()
+        if span is not None:
+            kind = failure.kind if failure is not None else record.stream_error
+            span.end(kind, model=model, finish_reason=finish, record=record)
     if failure is not None:
         _stream_failed(failure, record, deployment, observer, crash)
         yield failure

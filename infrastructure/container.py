@@ -15,7 +15,7 @@ from adapters.outbound.scrub import Scrubber
 from adapters.pricing.table import Prices
 from adapters.state.conversations_memory import MemoryConversations
 from adapters.state.conversations_redis import RedisConversations
-from domain.circuits import Breakers
+from domain.circuits import Breakers, CircuitSnapshot
 from domain.latency import Latencies
 from domain.policy import Policy
 from domain.ports import ChatProvider, ConversationStore, ResilienceObserver
@@ -32,8 +32,10 @@ from infrastructure.config.build import (
 )
 from infrastructure.config.loader import LoadedConfig
 from infrastructure.http import HttpPool
+from infrastructure.metrics import GatewayMetrics, default_metrics
 from infrastructure.observability import LoggingObserver
 from infrastructure.policy import PolicyStore, build_policy
+from infrastructure.tracing import Tracing, active_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -54,9 +56,18 @@ def build_providers(loaded: LoadedConfig, pool: HttpPool, scrubber: Scrubber) ->
     return built
 
 
-def build_breakers(loaded: LoadedConfig, observer: ResilienceObserver) -> Breakers:
+def build_breakers(
+    loaded: LoadedConfig, observer: ResilienceObserver, metrics: GatewayMetrics | None = None
+) -> Breakers:
     settings = {p.name: breaker_settings(p) for p in loaded.config.providers}
-    return Breakers(settings, on_change=observer.circuit_changed)
+    if metrics is None or metrics.shared_circuits is None:
+        return Breakers(settings, on_change=observer.circuit_changed)
+
+    def changed(circuit: CircuitSnapshot) -> None:
+        observer.circuit_changed(circuit)
+        metrics.circuit_changed(circuit)
+
+    return Breakers(settings, on_change=changed)
 
 
 def build_policies(loaded: LoadedConfig) -> dict[str, ProviderPolicy]:
@@ -95,6 +106,8 @@ def build_mounts(
     prices: Prices | None = None,
     latencies: Latencies | None = None,
     policy: Policy | None = None,
+    metrics: GatewayMetrics | None = None,
+    tracing: Tracing | None = None,
 ) -> list[Mount]:
     latencies = latencies or Latencies()  # one per generation, shared by its apps like the breakers
     config = loaded.config
@@ -110,12 +123,14 @@ def build_mounts(
                 observer=observer,
                 prices=prices,
                 latencies=latencies,
+                tracer=tracing,
             ),
             models=model_listing(app),
             max_body_bytes=config.server.max_body_bytes,
             conversations=conversations,
             conversation_ttl=config.state.conversation_ttl_seconds,
             policy=policy,
+            in_flight=metrics.in_flight if metrics is not None else None,
         )
         for app in config.apps
     ]
@@ -123,11 +138,15 @@ def build_mounts(
 
 class Container(containers.DeclarativeContainer):
     loaded = providers.Dependency(instance_of=LoadedConfig)
-    http_pool = providers.Singleton(lambda loaded: HttpPool.from_config(loaded.config), loaded)
+    metrics = providers.Callable(default_metrics)  # the process's (tests may give their own)
+    tracing = providers.Callable(active_tracing)  # None: tracing is off
+    http_pool = providers.Singleton(
+        lambda loaded, tracing: HttpPool.from_config(loaded.config).traced(tracing), loaded, tracing
+    )
     scrubber = providers.Singleton(lambda loaded: Scrubber(secrets(loaded.config)), loaded)
     chat_providers = providers.Singleton(build_providers, loaded, http_pool, scrubber)
     observer = providers.Singleton(LoggingObserver)
-    breakers = providers.Singleton(build_breakers, loaded, observer)
+    breakers = providers.Singleton(build_breakers, loaded, observer, metrics)
     policies = providers.Singleton(build_policies, loaded)
     prices = providers.Singleton(lambda loaded: price_table(loaded.config), loaded)
     latencies = providers.Singleton(Latencies)
@@ -137,5 +156,5 @@ class Container(containers.DeclarativeContainer):
     policy = providers.Singleton(build_policy, loaded, policy_store)
     mounts = providers.Singleton(
         build_mounts, loaded, chat_providers, breakers, policies, observer, conversations, prices, latencies,
-        policy,
+        policy, metrics, tracing,
     )

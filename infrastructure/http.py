@@ -40,6 +40,14 @@ class HttpPool:
             }
         )
 
+    def traced(self, tracing: object | None) -> HttpPool:
+        """This pool, its clients sending the trace context when tracing is on."""
+        if tracing is None:
+            return self
+        from infrastructure.tracing import TracedHttpClient
+
+        return HttpPool({name: TracedHttpClient(client) for name, client in self.clients.items()})
+
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()), return_exceptions=True)
 

@@ -14,14 +14,17 @@ it is sent); an ``encode_stream`` is an async generator and may await what it ne
 last event. Without ``prepare`` the decoded call is the ``ChatRequest`` itself.
 
 The handler is a raw ASGI route (the hot path: Litestar routes it and renders its errors with
-the frontdoor's exception handlers, but builds no request or response objects).
+the frontdoor's exception handlers, but builds no request or response objects). Given an
+``InFlight`` (the metrics' in-flight gauge), it counts the request in flight from its decoding
+to the end of its answer, under its frontdoor and whether it streams (both gauge children are
+taken when the route is built).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from litestar.handlers import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
@@ -37,6 +40,23 @@ from domain.service import ChatService
 C = TypeVar("C")  # what an endpoint decodes a body into: a ChatRequest, or its own call
 
 _NO_HEADERS: Mapping[str, str] = {}
+
+
+class Gauge(Protocol):
+    def inc(self) -> None: ...
+
+    def dec(self) -> None: ...
+
+
+InFlight = Callable[[str, bool], Gauge]  # (frontdoor, stream) -> the gauge to move
+
+
+class _NoGauge:
+    def inc(self) -> None:
+        pass
+
+    def dec(self) -> None:
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +93,18 @@ async def read_call(
 
 
 def chat_route(
-    service: ChatService, app: str, max_body_bytes: int, endpoint: ChatEndpoint[Any]
+    service: ChatService,
+    app: str,
+    max_body_bytes: int,
+    endpoint: ChatEndpoint[Any],
+    in_flight: InFlight | None = None,
 ) -> ASGIRouteHandler:
     """The route handler of ``endpoint`` for the app ``app``."""
     decode, prepare, wanted = endpoint.decode, endpoint.prepare, endpoint.headers
     encode, encode_stream, protocol = endpoint.encode, endpoint.encode_stream, endpoint.protocol
+    gauges: tuple[Gauge, Gauge] = (
+        (in_flight(protocol, False), in_flight(protocol, True)) if in_flight else (_NoGauge(), _NoGauge())
+    )
 
     @asgi(endpoint.path, is_mount=False, copy_scope=False)
     async def chat(scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,13 +115,18 @@ def chat_route(
         headers = header_values(scope, wanted) if wanted else _NO_HEADERS
         call = await off_loop(decode, body, headers) if is_large_body(len(body)) else decode(body, headers)
         request: ChatRequest = call if prepare is None else await prepare(call)
-        record.stream = request.stream
-        if request.stream:
-            events = await service.stream(request, record)
-            await send_sse(send, encode_stream(events, call, record))
-            return
-        response = await service.complete(request, record)
-        answer = encode(response, call, record)
-        await send_body(send, answer if isinstance(answer, bytes) else await answer)
+        stream = record.stream = request.stream
+        gauge = gauges[stream]
+        gauge.inc()
+        try:
+            if stream:
+                events = await service.stream(request, record)
+                await send_sse(send, encode_stream(events, call, record))
+                return
+            response = await service.complete(request, record)
+            answer = encode(response, call, record)
+            await send_body(send, answer if isinstance(answer, bytes) else await answer)
+        finally:
+            gauge.dec()
 
     return chat

@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Response, Router
 from litestar.handlers import BaseRouteHandler
 
-from adapters.inbound.chat_route import ChatEndpoint, chat_route
+from adapters.inbound.chat_route import ChatEndpoint, InFlight, chat_route
 from adapters.inbound.credentials import Headers
 from adapters.inbound.handlers import exception_handlers
 from adapters.inbound.policy_gate import policy_middleware
@@ -46,6 +46,8 @@ class Mount:
     )
     conversation_ttl: float = DEFAULT_CONVERSATION_TTL
     policy: Policy | None = None  # auth.keys: every route of the app needs a key; None: open
+    # The in-flight gauge's child for (frontdoor, stream): the chat routes move it.
+    in_flight: InFlight | None = None
 
 
 def _no_limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
@@ -72,7 +74,7 @@ class Frontdoor:
     def router(self, mount: Mount) -> Router:
         service, name, limit = mount.service, mount.name, mount.max_body_bytes
         endpoints = self.endpoints(mount)
-        handlers = [chat_route(service, name, limit, endpoint) for endpoint in endpoints]
+        handlers = [chat_route(service, name, limit, endpoint, mount.in_flight) for endpoint in endpoints]
         middleware = []
         if mount.policy is not None:  # at the router: every route of the app, present and future
             protocol = endpoints[0].protocol if endpoints else name

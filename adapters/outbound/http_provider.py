@@ -14,13 +14,17 @@ how its error bodies read. The skeleton does the rest the same way for every kin
   policy (``errors.py``), fed the kind's error-body parser; a success is parsed by the kind;
 * every ``GatewayError`` leaving ``post`` (an error answer, a transport failure, an unreadable
   body) has passed the scrubber. For a stream, ``lines`` raises the same errors inside the
-  kind's stream parser, which scrubs them and its in-stream error events.
+  kind's stream parser, which scrubs them and its in-stream error events;
+* the wait: a non-streaming exchange's time on the HTTP port is added to the request's record
+  (``upstream_wait``, what the gateway's overhead leaves out); a stream's wait is counted
+  by the service and the stream guard, which see its events.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from time import perf_counter
 from typing import Generic, TypeVar
 
 from adapters.outbound.errors import ParseBody, is_success, upstream_error
@@ -30,6 +34,7 @@ from adapters.outbound.scrub import Scrubber
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, EmbeddingRequest, EmbeddingResponse, Protocol
 from domain.offload import is_large, off_loop
+from domain.request_record import CURRENT
 
 T = TypeVar("T")
 BuildBody = Callable[[ChatRequest, str, S], bytes]  # (request, upstream model, settings) -> body
@@ -98,8 +103,14 @@ class HttpProvider(Generic[S]):
     ) -> T:
         """POST ``body`` (built by the caller) to ``url`` and parse a successful answer's body."""
         self.check_key()
+        started = perf_counter()
         try:
-            answer = await self._http.post(url, headers, body)
+            try:
+                answer = await self._http.post(url, headers, body)
+            finally:
+                record = CURRENT.get()
+                if record is not None:
+                    record.upstream_wait += perf_counter() - started
             if not is_success(answer.status):
                 raise self.error(answer.status, answer.headers, answer.body)
             return parse(answer.body)
