@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from importlib import metadata
+from typing import Any
 
 from infrastructure.config.loader import (
     ENV_FILE_VARIABLE,
@@ -88,6 +89,7 @@ def serve(loaded: LoadedConfig) -> None:
     import uvicorn
 
     from app.server import gateway_protocol
+    from app.workers import BALANCES, serve_workers
     from infrastructure.logging import configure_logging
 
     server = loaded.config.server
@@ -95,9 +97,7 @@ def serve(loaded: LoadedConfig) -> None:
     # uvicorn drains on SIGTERM, then re-raises the signal it caught: without a handler of ours
     # the default action would end a clean shutdown with status 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        "app.asgi:from_env",
-        factory=True,
+    options: dict[str, Any] = dict(
         host=server.host,
         port=server.port,
         workers=server.workers,
@@ -110,9 +110,12 @@ def serve(loaded: LoadedConfig) -> None:
         # Nothing here reads the client address or scheme that X-Forwarded-* would rewrite: skip
         # the middleware that parses them on every request.
         proxy_headers=False,
-        # uvicorn annotates whole seconds but waits any number of them
-        timeout_graceful_shutdown=server.shutdown_grace_seconds,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=server.shutdown_grace_seconds,
     )
+    if server.workers > 1 and BALANCES:  # a listener per worker: the kernel spreads connections
+        serve_workers(uvicorn.Config("app.asgi:from_env", factory=True, **options))
+        return
+    uvicorn.run("app.asgi:from_env", factory=True, **options)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         if workers > 1:
             client = options.clients[0]
             print(f"bench: 1 worker against {workers}, all cores, http_client={client}", flush=True)
-            bench.scaling(options.clients[0], workers)
+            bench.scaling(options.clients[0], workers, baselines, args.rounds)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
             bench.bare()

@@ -61,6 +61,7 @@ class Scenario:
     direct: bool  # True: straight to nginx (the floor)
     method: str = "POST"  # GET: the gateway's /healthz, the cost of the server and framework alone
     route: str = ""  # another server's path for the same request (the LiteLLM comparison)
+    close: bool = False  # a new connection per request (wrk reconnects after "connection: close")
 
     @property
     def floor(self) -> str:
@@ -88,9 +89,10 @@ class Scenario:
 
     @property
     def headers(self) -> dict[str, str]:
+        base = {"connection": "close"} if self.close else {}
         if self.method == "GET":
-            return {}
-        base = {"content-type": "application/json"}
+            return base
+        base["content-type"] = "application/json"
         return base | ANTHROPIC_HEADERS if self.client == "anthropic" else base
 
 
