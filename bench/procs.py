@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -84,6 +85,22 @@ class Procs:
                 self.stop(proc)
             except (OSError, subprocess.SubprocessError):
                 pass
+
+
+def raise_open_files(wanted: int) -> int:
+    """Raise this process's limit on open files (children inherit it) to ``wanted``: the soft
+    limit up to the hard one, and the hard one too where allowed (root); the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+                return wanted
+            except (ValueError, OSError):
+                pass
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
 
 
 def install_signal_handlers() -> None:

@@ -192,9 +192,10 @@ class Bench:
     ) -> tuple[int, Any]:
         """A gateway of the checkout at ``root`` on a free port, ready; stopped if it is not."""
         port = free_port()
+        connections = max(4096, self.o.open_streams + 256)  # client connections, and upstream ones
         config = gateway_config(
             self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=slow_port,
-            http_client=client, max_connections=4096, access_log=self.o.access_log,
+            http_client=client, max_connections=connections, access_log=self.o.access_log,
         )
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
         if workers > 1:

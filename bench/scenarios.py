@@ -122,7 +122,8 @@ def gateway_config(
     access_log: bool = True,
 ) -> Path:
     """Write the gateway config the bench runs: both frontdoors, one provider per fake body,
-    routed by ``<provider>/<model>`` prefixes; access log on, as in production."""
+    routed by ``<provider>/<model>`` prefixes; access log on, as in production;
+    ``max_connections`` client connections, and as many upstream ones per provider."""
     providers = [
         {
             "name": name,
@@ -153,6 +154,7 @@ def gateway_config(
             "log_level": "info",
             "access_log": access_log,
             "shutdown_grace_seconds": 2,
+            "max_client_connections": max_connections,
         },
         "apps": [
             {
