@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from importlib import metadata
+from typing import Any
 
 import structlog
 
@@ -132,11 +133,10 @@ def run_uvicorn(loaded: LoadedConfig) -> None:
     import uvicorn
 
     from app.server import gateway_protocol
+    from app.workers import BALANCES, serve_workers
 
     server = loaded.config.server
-    uvicorn.run(
-        "app.asgi:from_env",
-        factory=True,
+    options: dict[str, Any] = dict(
         host=server.host,
         port=server.port,
         workers=server.workers,
@@ -149,9 +149,12 @@ def run_uvicorn(loaded: LoadedConfig) -> None:
         # Nothing here reads the client address or scheme that X-Forwarded-* would rewrite: skip
         # the middleware that parses them on every request.
         proxy_headers=False,
-        # uvicorn annotates whole seconds but waits any number of them
-        timeout_graceful_shutdown=server.shutdown_grace_seconds,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=server.shutdown_grace_seconds,
     )
+    if server.workers > 1 and BALANCES:  # a listener per worker: the kernel spreads connections
+        serve_workers(uvicorn.Config("app.asgi:from_env", factory=True, **options))
+        return
+    uvicorn.run("app.asgi:from_env", factory=True, **options)
 
 
 if __name__ == "__main__":

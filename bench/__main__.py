@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench import large, report
-from bench.procs import Procs, install_signal_handlers
+from bench.procs import Procs, install_signal_handlers, raise_open_files
 from bench.runner import LOAD_CORE, Bench, Options
 from bench.scenarios import all_scenarios
 from bench.upstream import STREAM_FRAMES, ensure_debian_tools
@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], help="default 32,128")
     p.add_argument("--duration", type=float, help="seconds per measured run (default 5)")
     p.add_argument("--streams", type=int, help="open streams at once (default 1000; 0 skips)")
+    p.add_argument("--stream-frames", type=int, default=STREAM_FRAMES,
+                   help=f"frames of each open stream (default {STREAM_FRAMES})")
     p.add_argument("--stream-delay-ms", type=float, default=50.0, help="slow upstream's gap (default 50)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds over which open streams start")
     p.add_argument("--no-access-log", action="store_true", help="gateway with server.access_log: false")
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=1.0,
         probe_samples=50 if args.quick else 200,
         open_streams=streams if with_streams else 0,
-        stream_frames=STREAM_FRAMES,
+        stream_frames=args.stream_frames,
         stream_delay_ms=args.stream_delay_ms,
         ramp=args.ramp,
         profile=args.profile,
@@ -119,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers if args.workers is not None else (2 if full else 1)
 
     ensure_debian_tools()
+    # Each open stream holds a descriptor in the load generator and in the slow upstream, and two
+    # in the gateway (client and upstream), which fits its connection cap to its limit.
+    files = raise_open_files(2 * options.open_streams + 128)
+    if files < 2 * options.open_streams + 128:
+        print(f"bench: open files limited to {files}: {options.open_streams} streams may not fit", flush=True)
     os.sched_setaffinity(0, {LOAD_CORE})  # children inherit core 1; the gateway asks for core 0
     install_signal_handlers()
 
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             f"wrk 1 thread, {options.duration:g} s per run after a {options.warmup:g} s warm-up; gateway: "
             f"1 worker (uvicorn, uvloop, httptools), access log {'on' if options.access_log else 'off'}, "
             f"alone on core 0; nginx, wrk, probes on core 1; streams are {STREAM_FRAMES} SSE frames; "
-            f"open streams: {options.open_streams} x {STREAM_FRAMES} frames "
+            f"open streams: {options.open_streams} x {options.stream_frames} frames "
             f"{options.stream_delay_ms:g} ms apart, started over {options.ramp:g} s."
         ),
     }
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if workers > 1:
             client = options.clients[0]
             print(f"bench: 1 worker against {workers}, all cores, http_client={client}", flush=True)
-            bench.scaling(options.clients[0], workers)
+            bench.scaling(options.clients[0], workers, baselines, args.rounds)
         if options.bare:
             print("bench: bare Litestar + aiohttp proxy (calibration)", flush=True)
             bench.bare()

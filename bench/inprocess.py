@@ -1,5 +1,7 @@
 """The gateway's own layers per request, in-process: the steadiest figure on a shared machine.
 
+    python -m bench.inprocess [CHECKOUT [PATH ...]]
+
 The ASGI app (access-log layer, Litestar, frontdoor, service, provider, codecs) is driven
 directly, with a fake HTTP client that answers at once: no sockets, no uvicorn, no HTTP client
 library. So this is the CPU that routing, translation, resilience and logging add to every
@@ -30,6 +32,9 @@ from pathlib import Path
 
 import msgspec
 
+if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+    print(__doc__)
+    sys.exit(0)
 HERE = Path(__file__).resolve().parent.parent
 ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE
 ONLY = set(sys.argv[2:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -84,6 +85,22 @@ class Procs:
                 self.stop(proc)
             except (OSError, subprocess.SubprocessError):
                 pass
+
+
+def raise_open_files(wanted: int) -> int:
+    """Raise this process's limit on open files (children inherit it) to ``wanted``: the soft
+    limit up to the hard one, and the hard one too where allowed (root); the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+                return wanted
+            except (ValueError, OSError):
+                pass
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
 
 
 def install_signal_handlers() -> None:
@@ -183,3 +200,30 @@ def rss_kb(pid: int) -> int:
             continue
         stack += _children(current)
     return total
+
+
+def connections_on_port(pid: int, port: int) -> int:
+    """Established TCP connections of ``pid`` whose local port is ``port`` (a server's clients)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return 0
+    count = 0
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and inode in inodes and int(local.rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count

@@ -9,13 +9,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench import litellm, loadgen, profile, streams
-from bench.procs import Procs, _children, cpu_ms, cpu_split_ms, free_port, wait_http, wait_port
+from bench.procs import (
+    Procs,
+    _children,
+    connections_on_port,
+    cpu_ms,
+    cpu_split_ms,
+    free_port,
+    wait_http,
+    wait_port,
+)
 from bench.scenarios import Scenario, all_scenarios, gateway_config
 from bench.upstream import ROOT, start_nginx
 
@@ -182,9 +192,10 @@ class Bench:
     ) -> tuple[int, Any]:
         """A gateway of the checkout at ``root`` on a free port, ready; stopped if it is not."""
         port = free_port()
+        connections = max(4096, self.o.open_streams + 256)  # client connections, and upstream ones
         config = gateway_config(
             self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=slow_port,
-            http_client=client, max_connections=4096, access_log=self.o.access_log,
+            http_client=client, max_connections=connections, access_log=self.o.access_log,
         )
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
         if workers > 1:
@@ -245,43 +256,73 @@ class Bench:
             for _, _, proc in gateways:
                 self.procs.stop(proc)
 
-    def scaling(self, client: str, workers: int, rounds: int = 3) -> None:
-        """``openai-openai`` through one worker and through ``workers``, the gateway free to use
-        every core (nginx and wrk stay on theirs): requests/s should grow with the workers while
-        CPU per request stays put. Runs interleaved, medians reported; ``worker_balance`` is the
-        least busy worker's CPU over the busiest one's."""
+    def scaling(self, client: str, workers: int, baselines: list[tuple[str, Path]], rounds: int = 3) -> None:
+        """``openai-openai`` through one worker and through ``workers`` (and through ``workers`` of
+        each baseline revision), the gateway free to use every core (nginx and wrk stay on
+        theirs): requests/s should grow with the workers while CPU per request stays put. Runs
+        interleaved, medians reported. ``worker_balance`` is the least busy worker's CPU over the
+        busiest one's; ``worker_connections`` the client connections each worker held."""
         scenario = next(s for s in all_scenarios() if s.name == "openai-openai")
         connections = max(self.o.concurrency)
         gateways = []
         try:
-            for count in (1, workers):
-                name = f"gateway-{client}-workers{count}"
-                port, proc = self._start_gateway(name, client, core=set(_CORES), workers=count)
-                gateways.append((count, port, proc))
-            runs: dict[int, list[dict[str, Any]]] = {count: [] for count, _, _ in gateways}
+            for label, root, count in [("HEAD", ROOT, 1), ("HEAD", ROOT, workers),
+                                       *((root.name, root, workers) for _, root in baselines)]:  # fmt: skip
+                name = f"gateway-{client}-{label}-workers{count}"
+                port, proc = self._start_gateway(name, client, root=root, core=set(_CORES), workers=count)
+                gateways.append((label, count, port, proc))
+            runs: dict[tuple[str, int], list[dict[str, Any]]] = {(lb, c): [] for lb, c, _, _ in gateways}
             lua = loadgen.write_lua(scenario, self.work)
-            for count, port, _ in gateways:  # warm-up, and every worker has its connections
+            for _, _, port, _ in gateways:  # warm-up, and every worker has its connections
                 loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", lua,
                                 connections=connections, seconds=self.o.warmup)  # fmt: skip
             for _ in range(rounds):
-                for count, port, proc in gateways:
+                for label, count, port, proc in gateways:
                     pids = _workers(proc.pid) if count > 1 else [proc.pid]
                     before = [cpu_ms(pid) for pid in pids]
-                    record = self._load(scenario, port, proc.pid, connections, client)
+                    held: list[int] = []
+                    sampler = threading.Timer(self.o.duration / 2, lambda: held.extend(
+                        connections_on_port(pid, port) for pid in pids))  # fmt: skip
+                    sampler.start()
+                    record = self._load(scenario, port, proc.pid, connections, f"{client}@{label}")
+                    sampler.join()
                     spent = [cpu_ms(pid) - b for pid, b in zip(pids, before, strict=True)]
                     record["worker_balance"] = round(min(spent) / max(spent), 2) if max(spent) else None
-                    runs[count].append(record)
-            base = sorted(r["rps"] for r in runs[1])[rounds // 2]
-            for count, records in runs.items():
+                    record["worker_cpu_ms"] = [round(s) for s in spent]
+                    record["worker_connections"] = held
+                    runs[(label, count)].append(record)
+            # The spread of new connections: a new connection per request at a paced load no
+            # worker is short of CPU for, so each worker's CPU is the work it was given, whatever
+            # else the machine runs.
+            fresh = dataclasses.replace(scenario, name=f"{scenario.name}-close", close=True)
+            paced = loadgen.write_lua(fresh, self.work, delay_ms=max(1, round(32 * 1000 / self.o.paced_rps)))
+            spread: dict[tuple[str, int], list[float]] = {(lb, c): [] for lb, c, _, _ in gateways if c > 1}
+            for _ in range(rounds):
+                for label, count, port, proc in gateways:
+                    if count == 1:
+                        continue
+                    pids = _workers(proc.pid)
+                    before = [cpu_ms(pid) for pid in pids]
+                    loadgen.run_wrk(f"http://127.0.0.1:{port}{scenario.path}", paced, connections=32,
+                                    seconds=self.o.duration)  # fmt: skip
+                    spent = [cpu_ms(pid) - b for pid, b in zip(pids, before, strict=True)]
+                    spread[(label, count)].append(round(min(spent) / max(spent), 2) if max(spent) else 0.0)
+            base = sorted(r["rps"] for r in runs[("HEAD", 1)])[rounds // 2]
+            for (label, count), records in runs.items():
                 records.sort(key=lambda r: r["rps"])
                 median = dict(records[rounds // 2])
                 median |= {"scenario": f"scaling-workers-{count}", "workers": count, "rounds": rounds,
-                           "rps_vs_one_worker": round(median["rps"] / base, 2) if base else None}  # fmt: skip
+                           "rps_vs_one_worker": round(median["rps"] / base, 2) if base else None,
+                           "rps_runs": [r["rps"] for r in records],
+                           "balance_runs": [r["worker_balance"] for r in records],
+                           "new_connection_balance_runs": spread.get((label, count), [])}  # fmt: skip
                 self.records.append(median)
-                print(_line(median) + f"  x{median['rps_vs_one_worker']} of 1 worker, "
-                      f"balance {median['worker_balance']}  (median of {rounds})", flush=True)  # fmt: skip
+                print(_line(median) + f"  x{median['rps_vs_one_worker']} of 1 worker, balance "
+                      f"{median['balance_runs']}, connections {median['worker_connections']}, paced "
+                      f"new-connection balance {median['new_connection_balance_runs']}  "
+                      f"(median of {rounds})", flush=True)  # fmt: skip
         finally:
-            for _, _, proc in gateways:
+            for _, _, _, proc in gateways:
                 self.procs.stop(proc)
 
     def bare(self) -> None:

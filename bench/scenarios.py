@@ -75,6 +75,7 @@ class Scenario:
     direct: bool  # True: straight to nginx (the floor)
     method: str = "POST"  # GET: the gateway's /healthz, the cost of the server and framework alone
     route: str = ""  # another server's path for the same request (the LiteLLM comparison)
+    close: bool = False  # a new connection per request (wrk reconnects after "connection: close")
 
     @property
     def floor(self) -> str:
@@ -102,9 +103,10 @@ class Scenario:
 
     @property
     def headers(self) -> dict[str, str]:
+        base = {"connection": "close"} if self.close else {}
         if self.method == "GET":
-            return {}
-        base = {"content-type": "application/json"}
+            return base
+        base["content-type"] = "application/json"
         return base | ANTHROPIC_HEADERS if self.client == "anthropic" else base
 
 
@@ -134,7 +136,8 @@ def gateway_config(
     access_log: bool = True,
 ) -> Path:
     """Write the gateway config the bench runs: both frontdoors, one provider per fake body,
-    routed by ``<provider>/<model>`` prefixes; access log on, as in production."""
+    routed by ``<provider>/<model>`` prefixes; access log on, as in production;
+    ``max_connections`` client connections, and as many upstream ones per provider."""
     providers = [
         {
             "name": name,
@@ -165,6 +168,7 @@ def gateway_config(
             "log_level": "info",
             "access_log": access_log,
             "shutdown_grace_seconds": 2,
+            "max_client_connections": max_connections,
         },
         "apps": [
             {

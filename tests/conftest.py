@@ -67,6 +67,17 @@ def _log_audit_sees_the_session_temp_dir(tmp_path_factory: pytest.TempPathFactor
     LOG_AUDIT.basetemp = tmp_path_factory.getbasetemp()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--gateway-workers", type=int, default=1, metavar="N",
+        help="worker processes of every gateway process the e2e tests start (python -m app --workers N)",
+    )  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["TEST_GATEWAY_WORKERS"] = str(config.getoption("--gateway-workers"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaks, summary = LOG_AUDIT.report()
     session.config.stash[_AUDIT_RESULT] = (leaks, summary)

@@ -28,33 +28,47 @@ _END = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 class _CoalescingWriter:
-    """Sends what ``write`` buffered, in one message per wake-up of its task."""
+    """Sends what ``put`` buffered, in one message per wake-up of its task. Its two waits (for
+    a chunk, for room) are bare futures made when needed: an open stream holds no ``Event``
+    (each one a dict and a deque) and a chunk costs no waiter bookkeeping."""
 
-    __slots__ = ("_buffer", "_closing", "_drained", "_send", "_task", "_wake")
+    __slots__ = ("_buffer", "_closing", "_loop", "_room", "_send", "_task", "_wake")
 
     def __init__(self, send: Any) -> None:
         self._send = send
         self._buffer: list[bytes] = []
-        self._wake = asyncio.Event()
-        self._drained = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._wake: asyncio.Future[None] | None = None  # the writer waits for a chunk
+        self._room: asyncio.Future[None] | None = None  # the producer waits for the buffer to go
         self._closing = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task = self._loop.create_task(self._run())
 
     async def _run(self) -> None:
-        buffer, wake = self._buffer, self._wake
+        buffer, send = self._buffer, self._send
         try:
             while True:
-                await wake.wait()
-                wake.clear()
-                if buffer:
-                    body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
-                    buffer.clear()
-                    self._drained.set()
-                    await self._send({"type": "http.response.body", "body": body, "more_body": True})
-                if self._closing:
-                    return
+                if not buffer:
+                    if self._closing:
+                        return
+                    self._wake = self._loop.create_future()
+                    await self._wake
+                    continue
+                body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
+                buffer.clear()
+                self._free()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
         finally:
-            self._drained.set()  # a producer waiting for room must not wait forever
+            self._free()  # a producer waiting for room must not wait forever
+
+    def _free(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    def _wake_up(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def put(self, chunk: bytes) -> bool:
         """Buffer ``chunk`` (no await: the usual case costs no coroutine); True when the buffer
@@ -63,13 +77,15 @@ class _CoalescingWriter:
             self._task.result()
         buffer = self._buffer
         buffer.append(chunk)
-        self._wake.set()
+        if self._wake is not None:
+            self._wake_up()
         return len(buffer) >= MAX_PENDING
 
     async def drain(self) -> None:
         """Wait until the writer has taken the buffer."""
-        self._drained.clear()
-        await self._drained.wait()
+        if self._buffer and not self._task.done():
+            self._room = room = self._loop.create_future()
+            await room
         if self._task.done():
             self._task.result()
 
@@ -78,9 +94,9 @@ class _CoalescingWriter:
             await self.drain()
 
     async def close(self) -> None:
-        """Flush what is left and end the body."""
+        """Send what is left (all of it) and end the body."""
         self._closing = True
-        self._wake.set()
+        self._wake_up()
         await self._task
         await self._send(_END)
 

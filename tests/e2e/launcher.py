@@ -47,6 +47,8 @@ class GatewayProcess:
     # Variables added to the gateway's environment. Its .env file is the one beside the config
     # (GATEWAY_ENV_FILE), so a developer's own .env never reaches a test.
     env: dict[str, str] = field(default_factory=dict)
+    # Worker processes (``pytest --gateway-workers N`` runs every launched gateway with N).
+    workers: int = field(default_factory=lambda: int(os.environ.get("TEST_GATEWAY_WORKERS", "1")))
     _log_file: Any = field(default=None, repr=False)
 
     @property
@@ -72,19 +74,34 @@ class GatewayProcess:
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "--config", str(self.config), "--host", "127.0.0.1",
-             "--port", str(self.port)],
+             "--port", str(self.port), *(["--workers", str(self.workers)] if self.workers > 1 else [])],
             cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
             env={**isolated_env(), "GATEWAY_ENV_FILE": str(self.config.parent / ".env"), **self.env},
         )
         deadline = time.monotonic() + timeout
         while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError, OSError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200 and self._all_listening():
                     return self
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"gateway did not start:\n{self.log_path.read_text()}")
             time.sleep(0.05)
+
+    def worker_pids(self) -> list[int]:
+        """The processes that serve: the gateway's own, or its worker processes."""
+        assert self.process is not None
+        if self.workers == 1:
+            return [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+    def _all_listening(self) -> bool:
+        """Every worker listens (one answering is not all of them ready)."""
+        if self.workers == 1:
+            return True
+        pids = self.worker_pids()
+        return len(pids) == self.workers and all(tcp_sockets(pid, self.port, LISTENING) for pid in pids)
 
     def signal(self, signum: int) -> None:
         assert self.process is not None
@@ -124,13 +141,14 @@ class GatewayProcess:
                 records.append(record)
         return records
 
-    def wait_log(self, predicate: Callable[[Record], bool], timeout: float = 5.0) -> Record:
-        """The first log line satisfying ``predicate``, polling until ``timeout``."""
+    def wait_log(self, predicate: Callable[[Record], bool], timeout: float = 5.0, count: int = 1) -> Record:
+        """The ``count``-th log line satisfying ``predicate``, polling until ``timeout``. Each
+        worker process writes its own lines: ``count=gateway.workers`` waits for all of them."""
         deadline = time.monotonic() + timeout
         while True:
-            for record in self.logs():
-                if predicate(record):
-                    return record
+            found = [record for record in self.logs() if predicate(record)]
+            if len(found) >= count:
+                return found[count - 1]
             if time.monotonic() > deadline:
                 tail = self.log_path.read_text()[-4000:]
                 raise AssertionError(f"no such log line within {timeout} s; the log ends with:\n{tail}")
@@ -143,18 +161,40 @@ class GatewayProcess:
         )
 
 
+LISTENING, ESTABLISHED = "0A", "01"
+
+
+def tcp_sockets(pid: int, port: int, state: str) -> int:
+    """How many of ``pid``'s TCP sockets on local ``port`` are in ``state`` (from /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            inodes.add(os.readlink(f"/proc/{pid}/fd/{fd}").removeprefix("socket:[").removesuffix("]"))
+    count = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == state and fields[9] in inodes and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            count += 1
+    return count
+
+
 def _sdk_options(options: dict[str, Any]) -> dict[str, Any]:
     return {"api_key": "client-key", "max_retries": 0, "timeout": 10, **options}
 
 
 @contextlib.contextmanager
-def launch(config_text: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[GatewayProcess]:
+def launch(
+    config_text: str, workdir: Path, env: dict[str, str] | None = None, workers: int | None = None
+) -> Iterator[GatewayProcess]:
     """A running gateway with ``config_text`` (written to ``workdir/config.yaml``; its .env file
-    is ``workdir/.env``) and ``env`` added to its environment, stopped after."""
+    is ``workdir/.env``) and ``env`` added to its environment, stopped after; ``workers``
+    processes if given (else ``--gateway-workers``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yaml"
     write_config(config, config_text)
     gateway = GatewayProcess(config=config, log_path=workdir / "gateway.log", port=free_port(), env=env or {})
+    if workers is not None:
+        gateway.workers = workers
     gateway.start()
     try:
         yield gateway

@@ -9,6 +9,7 @@ sixty); the connection cap has a gateway of its own with a small ``max_client_co
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -80,11 +81,12 @@ def upstream(fake: FakeUpstream) -> FakeUpstream:
 
 
 def peak_rss_kb(gateway: GatewayProcess) -> int:
-    assert gateway.process is not None
-    for line in Path(f"/proc/{gateway.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmHWM")
+    """The peak RSS of the worker (the workers' added up, with several)."""
+    total = 0
+    for pid in gateway.worker_pids():
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        total += next(int(line.split()[1]) for line in lines if line.startswith("VmHWM:"))
+    return total
 
 
 def connect(gateway: GatewayProcess, timeout: float = 5.0) -> socket.socket:
@@ -291,14 +293,29 @@ def test_a_head_that_stops_halfway_gets_408_after_the_header_timeout(gateway: Ga
     assert HEADER_TIMEOUT - 0.2 < after < HEADER_TIMEOUT + 1.5
 
 
+def closed_ones(socks: list[socket.socket], timeout: float) -> list[socket.socket]:
+    """Those of ``socks`` the server closed (within ``timeout`` seconds of waiting for any)."""
+    readable, _, _ = select.select(socks, [], [], timeout)
+    return [sock for sock in readable if sock.recv(1) == b""]
+
+
 def test_beyond_the_connection_cap_the_longest_waiting_connection_makes_room(
     fake: FakeUpstream, tmp_path: Path
 ) -> None:
     with launch(hostile_config(fake.url, max_client_connections=8), tmp_path) as gateway:
+        # Each worker has its own cap, and the kernel picks a worker per connection: connect until
+        # one is at its cap (with one worker, the ninth connection).
         silent = [connect(gateway) for _ in range(8)]
-        time.sleep(0.2)
-        assert httpx.get(f"{gateway.url}/healthz").status_code == 200  # the oldest one closed
-        assert silent[0].recv(1) == b""
+        closed: list[socket.socket] = []
+        for _ in range(8 * gateway.workers + 40):
+            silent.append(connect(gateway))
+            closed = closed_ones(silent[:-1], 0.3)
+            if closed:
+                break
+        assert closed, "no connection was closed to make room"
+        if gateway.workers == 1:
+            assert closed == [silent[0]]  # the one that waited longest
+        assert httpx.get(f"{gateway.url}/healthz").status_code == 200
         gateway.wait_log(lambda r: r.get("event") == "server.waiting_connection_closed")
         for sock in silent:
             sock.close()
@@ -308,13 +325,21 @@ def test_beyond_the_connection_cap_with_every_connection_busy_the_answer_is_503(
     fake: FakeUpstream, tmp_path: Path
 ) -> None:
     with launch(hostile_config(fake.url, max_client_connections=8), tmp_path) as gateway:
-        busy = [connect(gateway) for _ in range(8)]
-        for sock in busy:  # a request in progress on each: its body has not come yet
+        busy: list[socket.socket] = []
+        refused = b""
+        for _ in range(8 * gateway.workers + 40):  # until a worker has 8 busy ones (one worker: the 9th)
+            sock = connect(gateway)
+            # a request in progress: its body has not come yet
             sock.sendall(b"POST /openai/v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-length: 100\r\n\r\n")
-        time.sleep(0.2)
-        with connect(gateway) as sock:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n")
-            status, headers, body = response(read_all(sock))
+            if select.select([sock], [], [], 0.3)[0]:
+                refused = read_all(sock)
+                sock.close()
+                break
+            busy.append(sock)
+        assert len(busy) >= 8
+        if gateway.workers == 1:
+            assert len(busy) == 8
+        status, headers, body = response(refused)
         assert status == 503
         assert headers["retry-after"] == "1"
         assert body["error"]["type"] == "overloaded_error"
