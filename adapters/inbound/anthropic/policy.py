@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from adapters.inbound.credentials import api_key_or_bearer as credential
-from domain.policy import Grant
+from adapters.inbound.rate_limit_headers import rate_limit_headers
 
 __all__ = ["credential", "limit_headers"]
 
@@ -26,21 +26,10 @@ def moment(seconds_from_now: float) -> bytes:
     return text
 
 
-def limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
-    limits = grant.key.limits
-    headers: list[tuple[bytes, bytes]] = []
-    admission = grant.admission
-    if limits.rpm is not None and admission is not None and admission.requests_remaining is not None:
-        headers += (
-            (b"anthropic-ratelimit-requests-limit", b"%d" % limits.rpm),
-            (b"anthropic-ratelimit-requests-remaining", b"%d" % admission.requests_remaining),
-            (b"anthropic-ratelimit-requests-reset", moment(admission.requests_reset)),
-        )
-    tokens = grant.tokens
-    if limits.tpm is not None and tokens is not None:
-        headers += (
-            (b"anthropic-ratelimit-tokens-limit", b"%d" % limits.tpm),
-            (b"anthropic-ratelimit-tokens-remaining", b"%d" % tokens.remaining),
-            (b"anthropic-ratelimit-tokens-reset", moment(tokens.reset)),
-        )
-    return headers
+limit_headers = rate_limit_headers(
+    (b"anthropic-ratelimit-requests-limit", b"anthropic-ratelimit-requests-remaining",
+     b"anthropic-ratelimit-requests-reset"),
+    (b"anthropic-ratelimit-tokens-limit", b"anthropic-ratelimit-tokens-remaining",
+     b"anthropic-ratelimit-tokens-reset"),
+    moment,
+)

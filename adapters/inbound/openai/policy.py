@@ -4,7 +4,7 @@ are told in OpenAI's ``x-ratelimit-*`` headers (resets as durations: ``1m0s``, `
 from __future__ import annotations
 
 from adapters.inbound.credentials import bearer as credential
-from domain.policy import Grant
+from adapters.inbound.rate_limit_headers import rate_limit_headers
 
 __all__ = ["credential", "limit_headers"]
 
@@ -18,21 +18,8 @@ def duration(seconds: float) -> bytes:
     return b"%dm%ds" % (minutes, rest)
 
 
-def limit_headers(grant: Grant) -> list[tuple[bytes, bytes]]:
-    limits = grant.key.limits
-    headers: list[tuple[bytes, bytes]] = []
-    admission = grant.admission
-    if limits.rpm is not None and admission is not None and admission.requests_remaining is not None:
-        headers += (
-            (b"x-ratelimit-limit-requests", b"%d" % limits.rpm),
-            (b"x-ratelimit-remaining-requests", b"%d" % admission.requests_remaining),
-            (b"x-ratelimit-reset-requests", duration(admission.requests_reset)),
-        )
-    tokens = grant.tokens
-    if limits.tpm is not None and tokens is not None:
-        headers += (
-            (b"x-ratelimit-limit-tokens", b"%d" % limits.tpm),
-            (b"x-ratelimit-remaining-tokens", b"%d" % tokens.remaining),
-            (b"x-ratelimit-reset-tokens", duration(tokens.reset)),
-        )
-    return headers
+limit_headers = rate_limit_headers(
+    (b"x-ratelimit-limit-requests", b"x-ratelimit-remaining-requests", b"x-ratelimit-reset-requests"),
+    (b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens", b"x-ratelimit-reset-tokens"),
+    duration,
+)
