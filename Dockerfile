@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8080 \
     GATEWAY_CONFIG=/app/config/config.yaml \
-    GATEWAY_ENV_FILE=/app/config/.env
+    GATEWAY_ENV_FILE=/app/config/.env \
+    GATEWAY_STATE_FILE=/app/state/gateway-state.sqlite3
 
 WORKDIR /app
 
@@ -25,8 +26,11 @@ COPY domain ./domain
 COPY adapters ./adapters
 COPY infrastructure ./infrastructure
 COPY config.yaml ./config/config.yaml
+# /app/state: the usage and spend of gateway keys without Redis (compose mounts a named volume
+# there; it must belong to the user the gateway runs as, which a new volume copies from here).
 RUN pip install --no-deps . \
- && useradd --system --uid 10001 --no-create-home gateway
+ && useradd --system --uid 10001 --no-create-home gateway \
+ && mkdir -p /app/state && chown gateway /app/state
 
 USER gateway
 EXPOSE 8080

@@ -49,10 +49,11 @@ def test_every_port_is_published_on_the_loopback_only() -> None:
 def test_every_bind_mount_exists_and_is_read_only() -> None:
     for name, service in compose()["services"].items():
         for mount in mounts(service).values():
-            assert (ROOT / mount["source"]).exists(), (name, mount["source"])
-            assert mount.get("read_only") is True, (name, mount["target"])
+            if mount["type"] == "bind":  # what the project holds, which no container writes
+                assert (ROOT / mount["source"]).exists(), (name, mount["source"])
+                assert mount.get("read_only") is True, (name, mount["target"])
     named = {m["source"] for s in compose()["services"].values() for m in s.get("volumes", []) if m["type"] == "volume"}
-    assert named == set(compose()["volumes"]) == {"prometheus-data", "grafana-data"}
+    assert named == set(compose()["volumes"]) == {"gateway-state", "prometheus-data", "grafana-data"}
 
 
 def test_prometheus_scrapes_the_gateways_metrics_from_the_config_it_is_started_with() -> None:

@@ -65,9 +65,12 @@ def test_the_image_holds_the_bundled_config_where_its_environment_looks() -> Non
 
 def test_compose_mounts_the_config_directory_and_publishes_the_image_port_on_loopback() -> None:
     service, env = compose_service(), image_env()
-    (volume,) = service["volumes"]
+    volume, state = service["volumes"]
     assert volume == {"type": "bind", "source": ".", "target": str(PurePosixPath(env["GATEWAY_CONFIG"]).parent),
                       "read_only": True}  # fmt: skip
+    # spend without Redis is written to a named volume, never into the read-only config mount
+    assert state == {"type": "volume", "source": "gateway-state",
+                     "target": str(PurePosixPath(env["GATEWAY_STATE_FILE"]).parent)}  # fmt: skip
     assert (ROOT / volume["source"] / PurePosixPath(env["GATEWAY_CONFIG"]).name).is_file()
     (port,) = service["ports"]
     assert port == "127.0.0.1:${GATEWAY_PORT:-8080}:" + env["GATEWAY_PORT"]
