@@ -275,17 +275,14 @@ async def paced(n: int, keyed: bool, frames: int, gap: float, ramp: float) -> No
     await asyncio.gather(*(_paced(app, body, extra, 0.001, warm) for _ in range(50)))
     gc.collect()
     rss = _rss_mb()
-    pauses: list[float] = []
+    pauses: list[list[float]] = [[], [], []]  # per generation
     started = [0.0]
-    counts = [0, 0, 0]
 
     def timing(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
             return
-        counts[info["generation"]] += 1
-        if info["generation"] == 2:
-            pauses.append(time.perf_counter() - started[0])
+        pauses[info["generation"]].append(time.perf_counter() - started[0])
 
     gc.callbacks.append(timing)
     late: list[float] = []
@@ -311,9 +308,10 @@ async def paced(n: int, keyed: bool, frames: int, gap: float, ramp: float) -> No
     p50, p99 = late[len(late) // 2] * 1000, late[int(len(late) * 0.99)] * 1000
     worst = late[-1] * 1000
     print(f"frame lateness ms     p50 {p50:.1f}  p99 {p99:.1f}  max {worst:.1f}  ({len(late)} frames)")
-    longest = max(pauses, default=0.0) * 1000
-    print(f"collections           gen0 {counts[0]}  gen1 {counts[1]}  gen2 {counts[2]}"
-          f" (longest {longest:.0f} ms, total {sum(pauses) * 1000:.0f} ms)")
+    print(f"GC thresholds         {gc.get_threshold()}, {gc.get_freeze_count():,} objects frozen")
+    for generation, times in enumerate(pauses):
+        longest, total = max(times, default=0.0) * 1000, sum(times) * 1000
+        print(f"collections gen{generation}      {len(times)} (longest {longest:.0f} ms, total {total:.0f} ms)")  # noqa: E501
     print(f"RSS growth MB         {peak[0] - rss:.1f} peak")
 
 
