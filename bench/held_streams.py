@@ -13,7 +13,7 @@ finish and checks that each ended. ``--keyed`` sends a gateway key with rpm/tpm 
 (in-process state). The scopes carry the disconnect hooks of our server (``app/server.py``),
 one connection per stream; ``--no-hooks`` leaves them out (the access-log layer's watcher
 task, as under another server). ``--no-gc-tuning`` skips the server's start-up GC settings
-(``app.gc_tuning``) to compare.
+(``app/gc_tuning.py``) to compare, ``--gc T0,T1,T2`` tries other thresholds (frozen as well).
 
 With ``--gap`` the streams are paced instead of held, as in the open-streams bench but without
 sockets: N streams started over ``--ramp`` seconds (default 10), each K frames (default 30)
@@ -50,6 +50,17 @@ class _Connection:
     def unwatch(self, callback: object) -> None:
         if self.lost == callback:
             self.lost = None
+
+
+GC_SPEC: list[int] = []  # the thresholds to try; empty: the server's; [0]: no tuning at all
+
+
+def _tune() -> None:
+    """As the server does once its app is built (``app.asgi.from_env``)."""
+    from app.gc_tuning import THRESHOLDS, tune_gc
+
+    if GC_SPEC != [0]:
+        tune_gc((GC_SPEC[0], GC_SPEC[1], GC_SPEC[2]) if GC_SPEC else THRESHOLDS)
 
 
 _SCHEDULE: contextvars.ContextVar[list[float]] = contextvars.ContextVar("schedule")
@@ -167,6 +178,7 @@ async def _stream(app: object, body: bytes, extra: list[tuple[bytes, bytes]], fi
 async def main(n: int, keyed: bool, frames: int) -> None:  # noqa: PLR0915
     release = asyncio.Event()
     app = _build(keyed, frames, release)
+    _tune()
     body = _body("gpt-4o-mini", **_STREAM_USAGE)
     extra = _KEYED if keyed else []
     # warm up: every code path and cache touched once, every stream ended
@@ -269,6 +281,7 @@ async def _paced(app: object, body: bytes, extra: list[tuple[bytes, bytes]], gap
 
 async def paced(n: int, keyed: bool, frames: int, gap: float, ramp: float) -> None:
     app = _build(keyed, frames, asyncio.Event(), gap)
+    _tune()
     body = _body("gpt-4o-mini", **_STREAM_USAGE)
     extra = _KEYED if keyed else []
     warm: list[float] = []
@@ -311,7 +324,8 @@ async def paced(n: int, keyed: bool, frames: int, gap: float, ramp: float) -> No
     print(f"GC thresholds         {gc.get_threshold()}, {gc.get_freeze_count():,} objects frozen")
     for generation, times in enumerate(pauses):
         longest, total = max(times, default=0.0) * 1000, sum(times) * 1000
-        print(f"collections gen{generation}      {len(times)} (longest {longest:.0f} ms, total {total:.0f} ms)")  # noqa: E501
+        label = f"collections gen{generation}"
+        print(f"{label:22s}{len(times)} (longest {longest:.0f} ms, total {total:.0f} ms)")
     print(f"RSS growth MB         {peak[0] - rss:.1f} peak")
 
 
@@ -322,7 +336,7 @@ if __name__ == "__main__":
         sys.exit(0)
     keyed = "--keyed" in args
     tuning = "--no-gc-tuning" not in args
-    options = {name: args[args.index(name) + 1] for name in ("--frames", "--gap", "--ramp") if name in args}
+    options = {name: args[args.index(name) + 1] for name in ("--frames", "--gap", "--ramp", "--gc") if name in args}
     values = {args.index(name) + 1 for name in options}
     rest = [arg for index, arg in enumerate(args) if arg not in options and index not in values]
     gap = float(options.get("--gap", 0))
@@ -346,10 +360,8 @@ if __name__ == "__main__":
 
     uvloop.install()
     try:
-        if tuning:
-            from app.gc_tuning import tune_gc
-
-            tune_gc()
+        spec = options.get("--gc")
+        GC_SPEC[:] = [int(part) for part in spec.split(",")] if spec else [] if tuning else [0]
         ramp = float(options.get("--ramp", 10))
         asyncio.run(paced(n, keyed, frames, gap, ramp) if gap else main(n, keyed, frames))
     finally:
