@@ -336,7 +336,8 @@ if __name__ == "__main__":
         sys.exit(0)
     keyed = "--keyed" in args
     tuning = "--no-gc-tuning" not in args
-    options = {name: args[args.index(name) + 1] for name in ("--frames", "--gap", "--ramp", "--gc") if name in args}
+    named = ("--frames", "--gap", "--ramp", "--gc")
+    options = {name: args[args.index(name) + 1] for name in named if name in args}
     values = {args.index(name) + 1 for name in options}
     rest = [arg for index, arg in enumerate(args) if arg not in options and index not in values]
     gap = float(options.get("--gap", 0))
