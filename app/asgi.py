@@ -19,6 +19,7 @@ from adapters.inbound import FRONTDOORS
 from app.admin_access import AdminAccess
 from app.admin_usage import usage_handler
 from app.errors import MountedApp, MountedApps, label_request, not_routed_handler
+from app.gc_tuning import tune_gc
 from app.health import healthz, readyz
 from app.metrics import metrics_handler
 from app.middleware import AccessLogMiddleware
@@ -160,4 +161,6 @@ def from_env() -> Any:
     ``.env`` file ``GATEWAY_ENV_FILE`` names (both set by ``python -m app``)."""
     loaded = load_config(os.environ.get("GATEWAY_CONFIG", "config.yaml"))
     configure_logging(loaded.config.server.log_level, loaded.config.server.log_format)
-    return build_asgi(loaded)
+    app = build_asgi(loaded)
+    tune_gc()  # a server worker, its start-up done (app/gc_tuning.py)
+    return app

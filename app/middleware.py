@@ -12,12 +12,14 @@ its grant is settled here when it ends, however it ends (``adapters/inbound/poli
 
 A client that goes away before its response ends (a non-streaming request waiting on the
 upstream, a stream not yet peeked, or a stream under way) cancels the request at once, and with
-it the upstream call: once the body is read, a watcher owns ``receive()``; the disconnect is
-also handed to whoever asks for it next. The watcher task starts only when a response has not
-ended ``WATCH_AFTER`` seconds after its body was read (a timer is all a quick request pays
-for); from then on a disconnect is acted on at once. It wraps the whole Litestar app,
-not a route, so 404s are logged and carry an id as well. For a stream the log line is written
-when the stream ends, with the time to first byte.
+it the upstream call: once the body is read, the disconnect is watched for; it is also handed
+to whoever asks ``receive()`` for it next. Under our server (``app/server.py``) the
+connection calls back when it is lost (the scope's ``gateway.disconnect`` extension): nothing
+per request but that callback. Under another server a watcher task owns ``receive()``; it
+starts only when a response has not ended ``WATCH_AFTER`` seconds after its body was read (a
+timer is all a quick request pays for). Either way a disconnect is acted on at once. It wraps
+the whole Litestar app, not a route, so 404s are logged and carry an id as well. For a stream
+the log line is written when the stream ends, with the time to first byte.
 
 The same moment feeds the other sinks of the request's record: the Prometheus metrics
 (``infrastructure/metrics``) and, when tracing is on, the request's server span
@@ -59,6 +61,7 @@ _REQUEST_ID = b"x-request-id"
 _ANTHROPIC_REQUEST_ID = b"request-id"  # what the Anthropic SDK reads into ``_request_id``
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection first"
 WATCH_AFTER = 0.05  # seconds
+_DISCONNECT_HOOKS = "gateway.disconnect"  # the scope extension app/server.py sets
 _HEADER_SAFE = "".join(c for c in string.punctuation if c != "%") + " "
 
 
@@ -87,12 +90,16 @@ class _Request:
     """One request's state: what was sent, and the disconnect watcher."""
 
     __slots__ = (
-        "complete", "disconnect", "first_byte", "left", "receive", "started", "status", "task", "timer",
-        "watcher",
+        "complete", "disconnect", "first_byte", "hooks", "left", "lost", "receive", "started", "status",
+        "task", "timer", "watcher",
     )  # fmt: skip
 
-    def __init__(self, receive: Any) -> None:
+    def __init__(self, receive: Any, scope: dict[str, Any]) -> None:
         self.receive = receive
+        extensions = scope.get("extensions")
+        # (watch, unwatch) of the connection's loss, when the server offers them
+        self.hooks: tuple[Any, Any] | None = extensions.get(_DISCONNECT_HOOKS) if extensions else None
+        self.lost: Any = None  # the callback handed to watch
         self.task = asyncio.current_task()
         self.status = 0
         self.first_byte: float | None = None
@@ -110,8 +117,21 @@ class _Request:
         if message["type"] == "http.request" and not message.get("more_body", False):
             loop = asyncio.get_running_loop()
             self.disconnect = loop.create_future()
-            self.timer = loop.call_later(WATCH_AFTER, self._start_watching)
+            if self.hooks is not None:
+                self.lost = self._lost
+                self.hooks[0](self.lost)
+            else:
+                self.timer = loop.call_later(WATCH_AFTER, self._start_watching)
         return message
+
+    def _lost(self) -> None:
+        """The connection was lost (the server's callback)."""
+        self.lost = None
+        if self.disconnect is not None and not self.disconnect.done():
+            self.disconnect.set_result({"type": "http.disconnect"})
+        if not self.complete and self.task is not None:
+            self.left = True
+            self.task.cancel()
 
     def _start_watching(self) -> None:
         self.timer = None
@@ -127,6 +147,10 @@ class _Request:
             self.task.cancel()
 
     def stop_watching(self) -> None:
+        if self.lost is not None:
+            assert self.hooks is not None
+            self.hooks[1](self.lost)
+            self.lost = None
         if self.timer is not None:
             self.timer.cancel()
         if self.watcher is not None and not self.watcher.done():
@@ -162,7 +186,7 @@ class AccessLogMiddleware:
         if state is None:
             state = scope["state"] = {}
         state[RECORD_KEY] = record
-        request = _Request(receive)
+        request = _Request(receive, scope)
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

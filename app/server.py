@@ -25,12 +25,18 @@ the connection that has waited longest for a request head; when every connection
 in progress, the new one is answered 503 at once. Every refused connection is then read for up
 to ``linger`` seconds (what it sends is dropped) before it closes, so its client reads the
 answer instead of a reset. Refusals are logged as warnings, at most one a second per kind.
+
+Disconnects: each request's scope carries ``extensions["gateway.disconnect"]``, a pair of
+functions (watch, unwatch) the access-log layer uses to be called back when the connection is
+lost, instead of a task per request blocked in ``receive()`` (``app/middleware.py``). The pair
+and its dict are made once per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any, cast
 
 import httptools
@@ -119,6 +125,15 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         self._refusal: tuple[int, str, str] | None = None  # (status, message, event) a callback set
         self._linger_timer: asyncio.TimerHandle | None = None
         self._dropped = -1  # bytes dropped while lingering; -1: not lingering
+        self._lost: Callable[[], None] | None = None  # called when the connection is lost
+        self._extensions: dict[str, Any] = {"gateway.disconnect": (self._watch, self._unwatch)}  # per request
+
+    def _watch(self, callback: Callable[[], None]) -> None:
+        self._lost = callback
+
+    def _unwatch(self, callback: Callable[[], None]) -> None:
+        if self._lost == callback:
+            self._lost = None
 
     # --- connections -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -154,6 +169,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
             self.registry.lingering -= 1
             self._linger_timer = None
         super().connection_lost(exc)
+        lost, self._lost = self._lost, None
+        if lost is not None:
+            lost()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -230,6 +248,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         self._head_started = False
         self._head_bytes = self._head_slack = 0
         self.registry.waiting.pop(self, None)
+        self.scope["extensions"] = self._extensions
         super().on_headers_complete()
 
     def _head_size(self) -> int:

@@ -120,8 +120,9 @@ def chat_route(
         gauge.inc()
         try:
             if stream:
-                events = await service.stream(request, record)
-                await send_sse(send, encode_stream(events, call, record))
+                frames = encode_stream(await service.stream(request, record), call, record)
+                del body, headers, call, request  # nothing of the request is kept for the stream's life
+                await send_sse(send, frames)
                 return
             response = await service.complete(request, record)
             answer = encode(response, call, record)

@@ -57,6 +57,7 @@ class _CoalescingWriter:
                 buffer.clear()
                 self._free()
                 await send({"type": "http.response.body", "body": body, "more_body": True})
+                del body  # sent: not held while the stream waits for the next chunk
         finally:
             self._free()  # a producer waiting for room must not wait forever
 
@@ -118,10 +119,12 @@ async def send_sse(send: Any, chunks: AsyncIterator[bytes]) -> None:
         try:
             if first is not None:
                 await writer.write(first)
+                del first  # handed over: not held for the stream's life
             put = writer.put
             async for chunk in chunks:
                 if put(chunk):
                     await writer.drain()
+                del chunk  # handed over: not held while the next one is awaited
             await writer.close()
         finally:
             writer.cancel()

@@ -126,7 +126,9 @@ class HttpProvider(Generic[S]):
         self.check_key()
         args = (request, model, self.settings)
         body = await off_loop(build, *args) if is_large(request) else build(*args)
-        async with self._http.stream(url, headers, body) as upstream:
+        opened = self._http.stream(url, headers, body)
+        del args, request, body  # the decoded request and its body are not kept for the stream's life
+        async with opened as upstream:
             if not is_success(upstream.status):
                 raise self.error(upstream.status, upstream.headers, await upstream.read())
             yield upstream.lines()

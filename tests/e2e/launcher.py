@@ -203,19 +203,25 @@ def launch(
 
 
 @contextlib.asynccontextmanager
-async def serve_in_process(config_text: str, workdir: Path) -> AsyncIterator[str]:
-    """``uvicorn.Server`` over ``build_asgi`` as a task of the running loop; yields its URL."""
+async def serve_in_process(config_text: str, workdir: Path, gateway_http: bool = False) -> AsyncIterator[str]:
+    """``uvicorn.Server`` over ``build_asgi`` as a task of the running loop; yields its URL.
+    ``gateway_http``: with the server's own protocol (``app/server.py``) instead of uvicorn's."""
     import uvicorn
 
     from app.asgi import build_asgi
+    from app.server import gateway_protocol
     from infrastructure.config.loader import load_config
 
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.yaml"
     write_config(config, config_text)
     port = free_port()
-    app = build_asgi(load_config(config))
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port, lifespan="on", log_config=None))
+    loaded = load_config(config)
+    app = build_asgi(loaded)
+    http: Any = gateway_protocol(loaded.config.server) if gateway_http else "auto"
+    server = uvicorn.Server(
+        uvicorn.Config(app=app, host="127.0.0.1", port=port, lifespan="on", log_config=None, http=http)
+    )
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign] - pytest keeps its signals
     task = asyncio.create_task(server.serve())
     try:

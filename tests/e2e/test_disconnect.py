@@ -81,11 +81,15 @@ def upstream(upstream_thread: FakeUpstream) -> FakeUpstream:
     return upstream_thread.reset()
 
 
-@pytest.fixture(params=["httptools", "httpx"])
+# (outbound HTTP client, server protocol): ours calls the access-log layer back on a lost
+# connection; uvicorn's own protocol has the layer's watcher task notice it instead
+@pytest.fixture(params=[("httptools", True), ("httpx", True), ("httptools", False)],
+                ids=["httptools-gateway-http", "httpx-gateway-http", "httptools-uvicorn-http"])  # fmt: skip
 async def gateway(
     request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path: Path
 ) -> AsyncIterator[str]:
-    async with serve_in_process(disconnect_config(upstream.url, request.param), tmp_path) as url:
+    client, gateway_http = request.param
+    async with serve_in_process(disconnect_config(upstream.url, client), tmp_path, gateway_http) as url:
         yield url
 
 

@@ -249,6 +249,7 @@ class HttptoolsStream:
     async def __aenter__(self) -> HttptoolsStream:
         owner = self._owner
         conn = await owner._send(self._url, self._request_headers, self._body, owner.timeouts.stream_max)
+        self._body = b""  # sent: not kept for the stream's life
         self._conn = conn
         self.status = conn.status
         self.headers = conn.headers
