@@ -285,8 +285,9 @@ class Bench:
         for _ in range(rounds):
             for label, port, which in targets:
                 lua = loadgen.write_lua(which, self.work, delay_ms=delay_ms)
-                paced[label].append(loadgen.run_wrk(f"http://127.0.0.1:{port}{which.path}", lua,
-                                                    connections=connections, seconds=self.o.duration))  # fmt: skip
+                url = f"http://127.0.0.1:{port}{which.path}"
+                run = loadgen.run_wrk(url, lua, connections=connections, seconds=self.o.duration)
+                paced[label].append(run)
         floor_p99 = sorted(r.p99_us for r in paced["floor"])[rounds // 2] / 1000
         for label, median in medians.items():
             results = sorted(paced[label], key=lambda r: r.p99_us)
