@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import large, report
 from bench.procs import Procs, install_signal_handlers, raise_open_files
 from bench.runner import LOAD_CORE, Bench, Options
-from bench.scenarios import all_scenarios
+from bench.scenarios import BENCH_LIMITS, all_scenarios
 from bench.upstream import STREAM_FRAMES, ensure_debian_tools
 
 
@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stream-delay-ms", type=float, default=50.0, help="slow upstream's gap (default 50)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds over which open streams start")
     p.add_argument("--no-access-log", action="store_true", help="gateway with server.access_log: false")
+    p.add_argument("--no-keys", action="store_true",
+                   help="gateway without its key (default: auth.keys with rpm/tpm limits, sent by the load)")
     p.add_argument("--litellm", action="store_true", help="also LiteLLM proxy (own venv) on openai-openai*")
     p.add_argument("--no-bare", dest="bare", action="store_false",
                    help="skip the bare Litestar + aiohttp proxy (the calibration run)")
@@ -52,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5, help="interleaved runs per gateway with --compare")
     p.add_argument("--paced-rps", type=float, default=500.0,
                    help="offered req/s of the paced run at the first concurrency (default 500; 0 skips)")
+    p.add_argument("--paced-fraction", type=float, default=0.5,
+                   help="with --compare: paced runs of each gateway and the floor at this share of HEAD's "
+                        "throughput (default 0.5; 0 skips)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="also openai-openai through 1 and N workers on all cores (default: 2 in a full run)")
     p.add_argument("--profile", action="store_true", help="py-spy each gateway scenario (extra runs)")
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         ramp=args.ramp,
         profile=args.profile,
         access_log=not args.no_access_log,
+        keys=not args.no_keys,
+        paced_fraction=args.paced_fraction,
         litellm=args.litellm,
         bare=args.bare,
         paced_rps=args.paced_rps,
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         or args.duration
         or args.streams is not None
         or args.no_access_log
+        or args.no_keys
         or args.profile
     )
     write_readme = full if args.readme is None else args.readme
@@ -143,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         "settings": (
             f"wrk 1 thread, {options.duration:g} s per run after a {options.warmup:g} s warm-up; gateway: "
             f"1 worker (uvicorn, uvloop, httptools), access log {'on' if options.access_log else 'off'}, "
-            f"alone on core 0; nginx, wrk, probes on core 1; streams are {STREAM_FRAMES} SSE frames; "
+            f"alone on core 0; "
+            + (f"a gateway key with rpm {BENCH_LIMITS['rpm']:,} and tpm {BENCH_LIMITS['tpm']:,} sent by "
+               "every request, state in the process, " if options.keys else "no gateway key, ")
+            + "/metrics on, tracing off; "
+            f"nginx, wrk, probes on core 1; streams are {STREAM_FRAMES} SSE frames; "
             f"open streams: {options.open_streams} x {options.stream_frames} frames "
             f"{options.stream_delay_ms:g} ms apart, started over {options.ramp:g} s."
         ),

@@ -47,10 +47,18 @@ class Options:
     ramp: float
     profile: bool
     paced_rps: float = 500.0  # offered load of the paced run (latency below capacity); 0: none
+    paced_fraction: float = 0.5  # --compare: paced runs at this share of HEAD's throughput; 0: none
     access_log: bool = True
+    keys: bool = True  # the gateway key with rpm/tpm limits (issue 15's config); off: open frontdoors
     litellm: bool = False
     bare: bool = True
     work: Path = field(default_factory=lambda: ROOT / "bench" / ".work")
+
+
+def has_keys(root: Path) -> bool:
+    """Whether the checkout at ``root`` knows gateway keys (``auth.keys``; older ones refuse the section)."""
+    schema = root / "infrastructure" / "config" / "schema.py"
+    return "class AuthConfig" in schema.read_text()
 
 
 def _core_busy_ms(core: int) -> float:
@@ -120,6 +128,7 @@ class Bench:
             record["gateway_cpu_ms_per_req"] = round(gateway / n, 4)
             record["gateway_sys_pct"] = round(100 * (split1[1] - split0[1]) / gateway, 1) if gateway else None
             record["access_log"] = self.o.access_log
+            record["keys"] = self.o.keys
             record["gateway_cpu_pct"] = round(100 * gateway / 1000 / seconds, 1) if seconds else None
             # what else ran on the gateway's core meanwhile (other tenants of the machine)
             record["core0_other_pct"] = round(100 * max(0.0, core1 - core0 - gateway) / 1000 / seconds, 1)
@@ -196,6 +205,7 @@ class Bench:
         config = gateway_config(
             self.work / f"{name}.yaml", port=port, upstream_port=self.upstream_port, slow_port=slow_port,
             http_client=client, max_connections=connections, access_log=self.o.access_log,
+            keys=self.o.keys and has_keys(root),
         )
         argv = [str(ROOT / ".venv" / "bin" / "python"), "-m", "app", "--config", str(config)]
         if workers > 1:
@@ -245,16 +255,54 @@ class Bench:
                     for label, port, proc in gateways:
                         run = self._load(scenario, port, proc.pid, connections, f"{client}@{label}")
                         runs[label].append(run)
+                medians: dict[str, dict[str, Any]] = {}
                 for label, records in runs.items():
                     records.sort(key=lambda r: r["gateway_cpu_ms_per_req"])
                     median = dict(records[len(records) // 2])
                     median["rounds"] = rounds
                     median["cpu_ms_per_req_runs"] = [r["gateway_cpu_ms_per_req"] for r in records]
+                    medians[label] = median
+                if self.o.paced_fraction:
+                    self._paced_compare(scenario, gateways, medians, connections, rounds)
+                for median in medians.values():
                     self.records.append(median)
                     print(_line(median) + f"  (median of {rounds})", flush=True)
         finally:
             for _, _, proc in gateways:
                 self.procs.stop(proc)
+
+    def _paced_compare(self, scenario: Scenario, gateways: list[tuple[str, int, Any]],
+                       medians: dict[str, dict[str, Any]], connections: int, rounds: int) -> None:
+        """Each gateway and the floor (nginx alone) held to the same offered load, a fraction of
+        this checkout's saturated throughput (its median run above), runs interleaved: the p99
+        a request pays for the gateway below capacity, over the floor's paced alike."""
+        rps = self.o.paced_fraction * medians["HEAD"]["rps"]
+        delay_ms = max(1, round(connections * 1000 / rps))
+        floor = next(s for s in all_scenarios() if s.name == scenario.floor)
+        targets = [(label, port, scenario) for label, port, _ in gateways]
+        targets.append(("floor", self.upstream_port, floor))
+        paced: dict[str, list[loadgen.WrkResult]] = {label: [] for label, _, _ in targets}
+        for _ in range(rounds):
+            for label, port, which in targets:
+                lua = loadgen.write_lua(which, self.work, delay_ms=delay_ms)
+                url = f"http://127.0.0.1:{port}{which.path}"
+                run = loadgen.run_wrk(url, lua, connections=connections, seconds=self.o.duration)
+                paced[label].append(run)
+        floor_p99 = sorted(r.p99_us for r in paced["floor"])[rounds // 2] / 1000
+        for label, median in medians.items():
+            results = sorted(paced[label], key=lambda r: r.p99_us)
+            mid = results[rounds // 2]
+            median |= {
+                "paced_target_rps": round(rps, 1),
+                "paced_rps": round(mid.rps, 1),
+                "paced_p50_ms": mid.p50_us / 1000,
+                "paced_p99_ms": mid.p99_us / 1000,
+                "paced_p99_runs_ms": [r.p99_us / 1000 for r in results],
+                "paced_floor_p99_ms": floor_p99,
+                "paced_floor_p99_runs_ms": sorted(r.p99_us / 1000 for r in paced["floor"]),
+                "added_paced_p99_ms": round(mid.p99_us / 1000 - floor_p99, 3),
+                "paced_errors": sum(r.status + r.socket_errors for r in results),
+            }
 
     def scaling(self, client: str, workers: int, baselines: list[tuple[str, Path]], rounds: int = 3) -> None:
         """``openai-openai`` through one worker and through ``workers`` (and through ``workers`` of
@@ -337,6 +385,8 @@ class Bench:
                 if scenario.name in litellm.LITELLM_SCENARIOS:
                     route = ("/sse" if scenario.stream else "/json") + "/v1/chat/completions"
                     self._run_scenario(dataclasses.replace(scenario, route=route), port, proc.pid, "bare")
+                    memory = dataclasses.replace(scenario, route="/memory" + route)
+                    self._run_scenario(memory, port, proc.pid, "bare-memory")
         finally:
             self.procs.stop(proc)
 

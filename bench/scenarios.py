@@ -29,6 +29,15 @@ _FRONTDOOR_PATH = {
     "responses": "/openai/v1/responses",
 }
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
+# The gateway key every load generator sends (issue 15's config: a key with rpm/tpm limits,
+# high enough never to refuse during a run; in-process state; /metrics on; tracing off).
+BENCH_KEY = "sk-bench-0123456789abcdef0123456789abcdef"
+BENCH_LIMITS = {"rpm": 1_000_000_000, "tpm": 1_000_000_000_000}
+
+
+def key_headers(client: str) -> dict[str, str]:
+    """Where each protocol's SDK sends the key: ``x-api-key`` for Anthropic's, Bearer otherwise."""
+    return {"x-api-key": BENCH_KEY} if client == "anthropic" else {"authorization": f"Bearer {BENCH_KEY}"}
 
 
 def request_body(client: str, model: str, stream: bool, *, usage: bool = False) -> bytes:
@@ -107,6 +116,7 @@ class Scenario:
         if self.method == "GET":
             return base
         base["content-type"] = "application/json"
+        base |= key_headers(self.client)  # the floors get it too: the same bytes on the wire
         return base | ANTHROPIC_HEADERS if self.client == "anthropic" else base
 
 
@@ -134,10 +144,13 @@ def gateway_config(
     http_client: str,
     max_connections: int,
     access_log: bool = True,
+    keys: bool = True,
 ) -> Path:
     """Write the gateway config the bench runs: both frontdoors, one provider per fake body,
     routed by ``<provider>/<model>`` prefixes; access log on, as in production;
-    ``max_connections`` client connections, and as many upstream ones per provider."""
+    ``max_connections`` client connections, and as many upstream ones per provider. ``keys``:
+    the frontdoors take only ``BENCH_KEY``, limited to ``BENCH_LIMITS`` (state in the process,
+    the default; tracing off, the default; /metrics is always on)."""
     providers = [
         {
             "name": name,
@@ -181,5 +194,7 @@ def gateway_config(
         ],
         "providers": providers,
     }
+    if keys:
+        config["auth"] = {"keys": [{"name": "bench", "key": BENCH_KEY, "limits": BENCH_LIMITS}]}
     path.write_bytes(msgspec.json.encode(config))  # JSON is YAML
     return path

@@ -16,7 +16,7 @@ import httptools
 import uvloop
 
 from bench.procs import cpu_split_ms, rss_kb
-from bench.scenarios import request_body
+from bench.scenarios import BENCH_KEY, request_body
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _request(port: int, path: str, model: str) -> bytes:
     body = request_body("openai", model, stream=True, usage=True)
     head = (
         f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        f"authorization: Bearer {BENCH_KEY}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body
 
