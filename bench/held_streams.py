@@ -143,6 +143,20 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
     return build_asgi(loaded, container)
 
 
+def _scope(body: bytes, extra: list[tuple[bytes, bytes]]) -> dict[str, object]:
+    """An HTTP scope for one POST of ``body`` to the OpenAI chat route, as our server builds it."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    scope: dict[str, object] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": _OPENAI, "raw_path": _OPENAI.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
+        "state": {},
+    }  # fmt: skip
+    if HOOKS:
+        scope["extensions"] = _Connection().extensions
+    return scope
+
+
 async def _stream(app: object, body: bytes, extra: list[tuple[bytes, bytes]], first: asyncio.Event,
                   counter: list[int], n: int, ended: list[int]) -> None:  # fmt: skip
     messages = [{"type": "http.request", "body": body, "more_body": False}]
@@ -165,14 +179,7 @@ async def _stream(app: object, body: bytes, extra: list[tuple[bytes, bytes]], fi
             if not message.get("more_body", False):
                 ended[0] += 1
 
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": _OPENAI, "raw_path": _OPENAI.encode(), "query_string": b"",
-             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
-             "state": {}}  # fmt: skip
-    if HOOKS:
-        scope["extensions"] = _Connection().extensions
-    await app(scope, receive, send)  # type: ignore[operator]
+    await app(_scope(body, extra), receive, send)  # type: ignore[operator]
 
 
 async def main(n: int, keyed: bool, frames: int) -> None:  # noqa: PLR0915
@@ -268,14 +275,7 @@ async def _paced(app: object, body: bytes, extra: list[tuple[bytes, bytes]], gap
         if not message.get("more_body", False):
             ended[0] = True
 
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": _OPENAI, "raw_path": _OPENAI.encode(), "query_string": b"",
-             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
-             "state": {}}  # fmt: skip
-    if HOOKS:
-        scope["extensions"] = _Connection().extensions
-    await app(scope, receive, send)  # type: ignore[operator]
+    await app(_scope(body, extra), receive, send)  # type: ignore[operator]
     return ended[0]
 
 
