@@ -7,7 +7,6 @@ digests and compared in constant time; a key never reaches a log or a response.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 
@@ -15,17 +14,13 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
-
-def digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+from adapters.inbound.credentials import bearer_token
+from domain.policy.keys import digest
 
 
 def bearer(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or None."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    """The token of an ``Authorization: Bearer <token>`` header (as Litestar decodes it), or None."""
+    return bearer_token(authorization.encode("latin-1")) if authorization else None
 
 
 class AdminAccess:

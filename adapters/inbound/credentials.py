@@ -7,7 +7,8 @@ from collections.abc import Iterable
 Headers = Iterable[tuple[bytes, bytes]]
 
 
-def _token(authorization: bytes) -> str | None:
+def bearer_token(authorization: bytes) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's value, or None."""
     scheme, _, token = authorization.strip().partition(b" ")
     if scheme.lower() != b"bearer":
         return None
@@ -18,7 +19,7 @@ def bearer(headers: Headers) -> str | None:
     """``Authorization: Bearer <key>`` (OpenAI's SDKs)."""
     for name, value in headers:
         if name == b"authorization":
-            return _token(value)
+            return bearer_token(value)
     return None
 
 
@@ -30,5 +31,5 @@ def api_key_or_bearer(headers: Headers) -> str | None:
         if name == b"x-api-key":
             return value.strip().decode("latin-1") or None
         if name == b"authorization":
-            found = _token(value)
+            found = bearer_token(value)
     return found
