@@ -82,7 +82,7 @@ def build_conversations(loaded: LoadedConfig) -> ConversationStore:
     (resized to the new budget)."""
     state = loaded.config.state
     if state.redis_url:
-        return RedisConversations(state.redis_url)
+        return RedisConversations(state.redis_url, state.key_prefix + "conversation:")
     if not _PROCESS_CONVERSATIONS:
         _PROCESS_CONVERSATIONS.append(MemoryConversations(state.conversation_max_bytes))
         if loaded.config.server.workers > 1:

@@ -109,3 +109,21 @@ async def test_redis_unreachable_is_unavailable_not_a_library_error() -> None:
         assert caught.value.kind is ErrorKind.UNAVAILABLE
     finally:
         await store.aclose()
+
+
+async def test_the_redis_store_writes_under_the_configured_key_prefix() -> None:
+    """``state.key_prefix`` covers every key the gateway writes, stored turns included."""
+    from infrastructure.config.loader import parse_config
+    from infrastructure.container import build_conversations
+
+    admin = await redis_or_skip()
+    prefix = f"i14-test:{uuid.uuid4().hex}:"
+    text = f"state: {{redis_url: '{REDIS_URL}', key_prefix: '{prefix}'}}\n"
+    store = build_conversations(parse_config(text, source="test", env={}))
+    try:
+        await store.put("resp_1", b"turn", 60)
+        assert await admin.get(prefix + "conversation:resp_1") == b"turn"
+    finally:
+        await store.aclose()
+        await admin.delete(prefix + "conversation:resp_1")
+        await admin.aclose()
