@@ -1,10 +1,11 @@
 """The policy's state store under concurrent requests, in-process: in this process against Redis.
 
-    python -m bench.policy_state [--runs N] [CHECKOUT ...]
+    python -m bench.policy_state [--runs N] [--concurrency C] [CHECKOUT ...]
 
 The ASGI app is driven directly (``bench.inprocess``: a fake HTTP client that answers at once,
-no sockets) by 32 concurrent callers, with a gateway key that has rpm and tpm limits it never
-reaches, so every request makes the policy's three state calls (admit, tokens, settle). Two
+no sockets) by 32 concurrent callers (``--concurrency``), with a gateway key that has rpm and
+tpm limits it never reaches, so every request makes the policy's three state calls (admit,
+tokens, settle). Two
 stores: ``memory`` (in this process) and ``redis`` (``state.redis_url``: ``BENCH_REDIS_URL``,
 default ``redis://127.0.0.1:6379/11``, under a key prefix of its own, deleted afterwards).
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-CONCURRENCY = 32
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))  # set by --concurrency for the children
 REQUESTS = 3000
 ROUNDS = 3
 STORES = ("memory", "redis")
@@ -117,9 +118,15 @@ def _run(root: str, store: str) -> dict[str, float]:
 
 
 def main(args: list[str]) -> None:
+    global CONCURRENCY
     runs = 5
-    if args[:1] == ["--runs"]:
-        runs, args = int(args[1]), args[2:]
+    while args[:1] in (["--runs"], ["--concurrency"]):
+        if args[0] == "--runs":
+            runs = int(args[1])
+        else:
+            CONCURRENCY = int(args[1])
+            os.environ["BENCH_CONCURRENCY"] = args[1]
+        args = args[2:]
     checkouts = [str(Path(a).resolve()) for a in args] or [str(HERE)]
     figures: dict[tuple[str, str], list[dict[str, float]]] = {(c, s): [] for c in checkouts for s in STORES}
     for run in range(runs):
