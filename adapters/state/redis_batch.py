@@ -1,6 +1,6 @@
 """Concurrent requests' calls to Redis, sent together: the calls made during one pass of the
-event loop go to Redis as one command, sent in the next pass (``loop.call_soon``: no timer, no
-added wait), and each caller's future gets its own result.
+event loop go to Redis as one command, sent once the callbacks ready in that pass have run
+(``loop.call_soon``: no timer, no added wait), and each caller's future gets its own result.
 
 ``send(keys, ops)`` runs the batch (``RedisState``: the ``BATCH`` script) and returns one
 result per operation, or None (Redis is unreachable and the store counts in this process: every
