@@ -1,6 +1,9 @@
 """The policy's state in Redis, shared by every worker and replica (``state.redis_url``).
 
-Each operation is one Lua script (``redis_scripts.py``): atomic, on Redis's clock. When Redis
+Each operation is a Lua function (``redis_scripts.py``): atomic, on Redis's clock. The
+operations that concurrent requests make in one pass of the event loop go to Redis together, as
+one invocation of the ``BATCH`` script (``redis_batch.py``): one round trip, and the client's
+cost of one command, for all of them. When Redis
 cannot be reached, ``on_unavailable: allow`` counts in this process meanwhile (a warning once
 per outage; Redis is asked again every ``RETRY_EVERY`` seconds, and what was counted meanwhile
 is added to Redis when it answers again), and ``deny`` refuses requests with a 503.
@@ -12,13 +15,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.state.memory import MemoryState
-from adapters.state.redis_scripts import ADMIT, SETTLE, TOKENS, USAGE
+from adapters.state.redis_batch import Batcher
+from adapters.state.redis_scripts import BATCH, USAGE
 from domain.policy.ports import Admission, KeyUsage, Settlement, StateUnavailable, TokenAdmission
 
 log = structlog.get_logger("gateway.state")
@@ -26,6 +31,8 @@ log = structlog.get_logger("gateway.state")
 RETRY_EVERY = 1.0  # seconds between attempts to reach Redis again during an outage
 STALE_SLOT = 3600  # seconds after which a slot never released (a crashed replica) is dropped
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(list[Any]).decode
 
 
 class RedisState:
@@ -37,9 +44,8 @@ class RedisState:
         self.prefix = prefix
         self.deny = on_unavailable == "deny"
         self.fallback = fallback or MemoryState()
-        self._admit = self._redis.register_script(ADMIT)
-        self._tokens = self._redis.register_script(TOKENS)
-        self._settle = self._redis.register_script(SETTLE)
+        self._batch_script = self._redis.register_script(BATCH)
+        self._batch = Batcher(self._send_batch)
         self._usage = self._redis.register_script(USAGE)
         self._down = False
         self._retry_at = 0.0
@@ -78,6 +84,11 @@ class RedisState:
             await self._replay()
         return result
 
+    async def _send_batch(self, keys: list[str], ops: list[list[Any]]) -> list[Any] | None:
+        """One ``BATCH`` script for the operations of a pass (None: Redis is unreachable)."""
+        reply = await self._call(self._batch_script, keys, [_encode(ops)])
+        return None if reply is None else _decode(reply)
+
     async def _replay(self) -> None:
         """Add to Redis what was counted in this process during the outage."""
         usage = self.fallback.take_usage()
@@ -107,9 +118,9 @@ class RedisState:
         budget_usd: float | None,
         budget_period: str,
     ) -> Admission:
-        args = [self._use_prefix(key), rpm or 0, concurrent or 0, -1 if budget_usd is None else budget_usd,
-                budget_period, ticket, STALE_SLOT]  # fmt: skip
-        result = await self._call(self._admit, self._keys(key, "rpm", "conc"), args)
+        op = ["admit", self._use_prefix(key), rpm or 0, concurrent or 0,
+              -1 if budget_usd is None else budget_usd, budget_period, ticket, STALE_SLOT]  # fmt: skip
+        result = await self._batch.submit(self._keys(key, "rpm", "conc"), op)
         if result is None:
             return await self.fallback.admit(key, ticket, rpm=rpm, concurrent=concurrent,
                                              budget_usd=budget_usd, budget_period=budget_period)  # fmt: skip
@@ -120,7 +131,7 @@ class RedisState:
         )  # fmt: skip
 
     async def admit_tokens(self, key: str, *, tpm: int, tokens: int) -> TokenAdmission:
-        result = await self._call(self._tokens, self._keys(key, "tpm"), [tpm, tokens])
+        result = await self._batch.submit(self._keys(key, "tpm"), ["tokens", tpm, tokens])
         if result is None:
             return await self.fallback.admit_tokens(key, tpm=tpm, tokens=tokens)
         refused, retry, remaining, reset, second = result
@@ -128,11 +139,11 @@ class RedisState:
 
     async def settle(self, key: str, settlement: Settlement) -> None:
         s = settlement
-        args = [self._use_prefix(key), s.usage_period, s.concurrent_ticket or "",
-                -1 if s.tpm_second is None else s.tpm_second, s.estimated_tokens, s.input_tokens,
-                s.output_tokens, repr(s.cost_usd)]  # fmt: skip
+        op = ["settle", self._use_prefix(key), s.usage_period, s.concurrent_ticket or "",
+              -1 if s.tpm_second is None else s.tpm_second, s.estimated_tokens, s.input_tokens,
+              s.output_tokens, repr(s.cost_usd)]  # fmt: skip
         try:
-            result = await self._call(self._settle, self._keys(key, "conc", "tpm"), args)
+            result = await self._batch.submit(self._keys(key, "conc", "tpm"), op)
         except StateUnavailable:
             result = None
         if result is None:
@@ -151,7 +162,9 @@ class RedisState:
         )
 
     async def flush(self) -> None:
+        await self._batch.drain()
         await self.fallback.flush()
 
     async def aclose(self) -> None:
+        await self._batch.drain()  # nothing waiting is lost: settlements give back slots
         await self._redis.aclose()

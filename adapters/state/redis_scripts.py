@@ -1,5 +1,6 @@
 """The Lua scripts of the Redis state store. Each runs atomically on Redis's own clock (TIME),
-so every replica sharing the store sees one sliding minute and one budget period.
+so every replica sharing the store sees one sliding minute and one budget period. A request's
+operations (admit, tokens, settle) run in ``BATCH``, many requests' at once.
 
 Keys (``P`` is the store's prefix, ``N`` the gateway key's name): ``P rpm:N`` (sorted set of
 request tickets by arrival, ms), ``P conc:N`` (sorted set of tickets in flight by start, s),
@@ -33,108 +34,142 @@ local function period_index(period, sec)
 end
 """
 
-# KEYS: rpm, conc. ARGV: usage key prefix ("P use:N:"), rpm (0: none), concurrent (0: none),
+# The three operations of a request, each a Lua function over the keys ``KEYS[k..]`` and the
+# arguments ``op[2..]`` (``op[1]`` is its name), on the clock of the script (sec, now in s,
+# nowms in ms).
+#
+# admit: KEYS rpm, conc. op: usage key prefix ("P use:N:"), rpm (0: none), concurrent (0: none),
 # budget usd (-1: none), period, ticket, seconds after which a slot is taken for leaked.
 # Returns {refused or '', retry_after, requests_remaining (-1: none), requests_reset, spend, now}.
-ADMIT = PERIOD_INDEX + """
+ADMIT = """
+local function admit(k, op, sec, now, nowms)
+  local spend = 0
+  local budget = tonumber(op[5])
+  if budget >= 0 then
+    local period = op[6]
+    local usage = op[2] .. period .. ':' .. period_index(period, sec)
+    spend = tonumber(redis.call('HGET', usage, 'spend_usd') or '0')
+    if spend >= budget then
+      return {'budget', '0', '-1', '0', tostring(spend), tostring(now)}
+    end
+  end
+  local rpm = tonumber(op[3])
+  if rpm > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', nowms - 60000)
+    if redis.call('ZCARD', KEYS[k]) >= rpm then
+      local oldest = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
+      local retry = (tonumber(oldest[2]) + 60000 - nowms) / 1000
+      return {'rpm', tostring(retry), '0', tostring(retry), tostring(spend), tostring(now)}
+    end
+  end
+  local concurrent = tonumber(op[4])
+  if concurrent > 0 then
+    local stale = tonumber(op[8])
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 1], '-inf', now - stale)
+    if redis.call('ZCARD', KEYS[k + 1]) >= concurrent then
+      return {'concurrent', '1', '-1', '0', tostring(spend), tostring(now)}
+    end
+    redis.call('ZADD', KEYS[k + 1], now, op[7])
+    redis.call('EXPIRE', KEYS[k + 1], stale)
+  end
+  local remaining = -1
+  local reset = 0
+  if rpm > 0 then
+    redis.call('ZADD', KEYS[k], nowms, op[7])
+    redis.call('PEXPIRE', KEYS[k], 61000)
+    remaining = rpm - redis.call('ZCARD', KEYS[k])
+    local oldest = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
+    reset = (tonumber(oldest[2]) + 60000 - nowms) / 1000
+  end
+  return {'', '0', tostring(remaining), tostring(reset), tostring(spend), tostring(now)}
+end
+"""
+
+# tokens: KEYS tpm. op: tpm, tokens. Returns {refused 0/1, retry_after, remaining, reset, second}.
+TOKENS = """
+local function tokens(k, op, sec, now)
+  local all = redis.call('HGETALL', KEYS[k])
+  local used = 0
+  local oldest = nil
+  for i = 1, #all, 2 do
+    local s = tonumber(all[i])
+    if s <= sec - 60 then
+      redis.call('HDEL', KEYS[k], all[i])
+    else
+      used = used + tonumber(all[i + 1])
+      if oldest == nil or s < oldest then oldest = s end
+    end
+  end
+  local tpm = tonumber(op[2])
+  local count = tonumber(op[3])
+  if used > 0 and used + count > tpm then
+    local retry = oldest + 60 - now
+    return {1, tostring(retry), math.max(tpm - used, 0), tostring(retry), sec}
+  end
+  redis.call('HINCRBY', KEYS[k], sec, count)
+  redis.call('EXPIRE', KEYS[k], 61)
+  if oldest == nil then oldest = sec end
+  return {0, '0', math.max(tpm - used - count, 0), tostring(oldest + 60 - now), sec}
+end
+"""
+
+# settle: KEYS conc, tpm. op: usage key prefix, period, ticket ('' : none), tpm second (-1: none),
+# estimated tokens, input tokens, output tokens, cost usd. Returns 1.
+SETTLE = """
+local function settle(k, op, sec)
+  if op[4] ~= '' then redis.call('ZREM', KEYS[k], op[4]) end
+  local inp = tonumber(op[7])
+  local out = tonumber(op[8])
+  local at = tonumber(op[5])
+  if at >= 0 then
+    if at > sec - 60 then
+      redis.call('HINCRBY', KEYS[k + 1], at, inp + out - tonumber(op[6]))
+    else
+      redis.call('HINCRBY', KEYS[k + 1], sec, inp + out)
+    end
+    redis.call('EXPIRE', KEYS[k + 1], 61)
+  end
+  local period = op[3]
+  local key = op[2] .. period .. ':' .. period_index(period, sec)
+  redis.call('HINCRBY', key, 'requests', 1)
+  if inp > 0 then redis.call('HINCRBY', key, 'input_tokens', inp) end
+  if out > 0 then redis.call('HINCRBY', key, 'output_tokens', out) end
+  if tonumber(op[9]) > 0 then redis.call('HINCRBYFLOAT', key, 'spend_usd', op[9]) end
+  if period ~= 'total' then redis.call('EXPIRE', key, 8640000) end
+  return 1
+end
+"""
+
+# Any number of operations, run in order in one atomic script on one reading of the clock:
+# ARGV[1] is the JSON array of the operations (each an array: its name, then its arguments), and
+# KEYS their keys, one operation's after the other's. Returns the JSON array of their results.
+# (Concurrent requests' operations go to Redis together: ``redis_batch.py``. JSON both ways
+# costs the client one argument and one reply per batch, however many operations it holds.)
+BATCH = PERIOD_INDEX + ADMIT + TOKENS + SETTLE + """
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec + tonumber(t[2]) / 1000000
 local nowms = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
-local spend = 0
-local budget = tonumber(ARGV[4])
-if budget >= 0 then
-  local period = ARGV[5]
-  local usage = ARGV[1] .. period .. ':' .. period_index(period, sec)
-  spend = tonumber(redis.call('HGET', usage, 'spend_usd') or '0')
-  if spend >= budget then
-    return {'budget', '0', '-1', '0', tostring(spend), tostring(now)}
-  end
-end
-local rpm = tonumber(ARGV[2])
-if rpm > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowms - 60000)
-  if redis.call('ZCARD', KEYS[1]) >= rpm then
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    local retry = (tonumber(oldest[2]) + 60000 - nowms) / 1000
-    return {'rpm', tostring(retry), '0', tostring(retry), tostring(spend), tostring(now)}
-  end
-end
-local concurrent = tonumber(ARGV[3])
-if concurrent > 0 then
-  local stale = tonumber(ARGV[7])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - stale)
-  if redis.call('ZCARD', KEYS[2]) >= concurrent then
-    return {'concurrent', '1', '-1', '0', tostring(spend), tostring(now)}
-  end
-  redis.call('ZADD', KEYS[2], now, ARGV[6])
-  redis.call('EXPIRE', KEYS[2], stale)
-end
-local remaining = -1
-local reset = 0
-if rpm > 0 then
-  redis.call('ZADD', KEYS[1], nowms, ARGV[6])
-  redis.call('PEXPIRE', KEYS[1], 61000)
-  remaining = rpm - redis.call('ZCARD', KEYS[1])
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  reset = (tonumber(oldest[2]) + 60000 - nowms) / 1000
-end
-return {'', '0', tostring(remaining), tostring(reset), tostring(spend), tostring(now)}
-"""
-
-# KEYS: tpm. ARGV: tpm, tokens. Returns {refused 0/1, retry_after, remaining, reset, second}.
-TOKENS = """
-local t = redis.call('TIME')
-local sec = tonumber(t[1])
-local now = sec + tonumber(t[2]) / 1000000
-local all = redis.call('HGETALL', KEYS[1])
-local used = 0
-local oldest = nil
-for i = 1, #all, 2 do
-  local s = tonumber(all[i])
-  if s <= sec - 60 then
-    redis.call('HDEL', KEYS[1], all[i])
+local ops = cjson.decode(ARGV[1])
+local results = {}
+local k = 1
+for i = 1, #ops do
+  local op = ops[i]
+  local name = op[1]
+  if name == 'admit' then
+    results[i] = admit(k, op, sec, now, nowms)
+    k = k + 2
+  elseif name == 'tokens' then
+    results[i] = tokens(k, op, sec, now)
+    k = k + 1
+  elseif name == 'settle' then
+    results[i] = settle(k, op, sec)
+    k = k + 2
   else
-    used = used + tonumber(all[i + 1])
-    if oldest == nil or s < oldest then oldest = s end
+    return redis.error_reply('unknown operation ' .. tostring(name))
   end
 end
-local tpm = tonumber(ARGV[1])
-local tokens = tonumber(ARGV[2])
-if used > 0 and used + tokens > tpm then
-  local retry = oldest + 60 - now
-  return {1, tostring(retry), math.max(tpm - used, 0), tostring(retry), sec}
-end
-redis.call('HINCRBY', KEYS[1], sec, tokens)
-redis.call('EXPIRE', KEYS[1], 61)
-if oldest == nil then oldest = sec end
-return {0, '0', math.max(tpm - used - tokens, 0), tostring(oldest + 60 - now), sec}
-"""
-
-# KEYS: conc, tpm. ARGV: usage key prefix, period, ticket ('' : none), tpm second (-1: none),
-# estimated tokens, input tokens, output tokens, cost usd.
-SETTLE = PERIOD_INDEX + """
-if ARGV[3] ~= '' then redis.call('ZREM', KEYS[1], ARGV[3]) end
-local sec = tonumber(redis.call('TIME')[1])
-local inp = tonumber(ARGV[6])
-local out = tonumber(ARGV[7])
-local at = tonumber(ARGV[4])
-if at >= 0 then
-  if at > sec - 60 then
-    redis.call('HINCRBY', KEYS[2], at, inp + out - tonumber(ARGV[5]))
-  else
-    redis.call('HINCRBY', KEYS[2], sec, inp + out)
-  end
-  redis.call('EXPIRE', KEYS[2], 61)
-end
-local period = ARGV[2]
-local key = ARGV[1] .. period .. ':' .. period_index(period, sec)
-redis.call('HINCRBY', key, 'requests', 1)
-if inp > 0 then redis.call('HINCRBY', key, 'input_tokens', inp) end
-if out > 0 then redis.call('HINCRBY', key, 'output_tokens', out) end
-if tonumber(ARGV[8]) > 0 then redis.call('HINCRBYFLOAT', key, 'spend_usd', ARGV[8]) end
-if period ~= 'total' then redis.call('EXPIRE', key, 8640000) end
-return 1
+return cjson.encode(results)
 """
 
 # KEYS: rpm, conc, tpm. ARGV: usage key prefix, period. Returns the usage hash's fields, the
