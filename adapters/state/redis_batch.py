@@ -4,8 +4,10 @@ event loop go to Redis as one command, sent once the callbacks ready in that pas
 
 ``send(keys, ops)`` runs the batch (``RedisState``: the ``BATCH`` script) and returns one
 result per operation, or None (Redis is unreachable and the store counts in this process: every
-caller falls back), or raises (every caller gets the error). A batch, once taken, is sent by a
-task of its own, so a caller that goes away (a client that left) cannot stop the others' calls.
+caller falls back), or raises (every caller gets the error). A pass's batch holds at most
+``MAX_BATCH`` operations: a burst beyond it is sent as several (each still atomic per operation).
+A batch, once taken, is sent by a task of its own, so a caller that goes away (a client that
+left) cannot stop the others' calls.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from domain.policy.ports import StateUnavailable
 
+MAX_BATCH = 256  # operations per script run: a huge burst is several short runs, not one long one
 Send = Callable[[list[str], list[list[Any]]], Awaitable[list[Any] | None]]
 
 
@@ -38,6 +41,8 @@ class Batcher:
         self._keys += keys
         self._ops.append(op)
         self._futures.append(future)
+        if len(self._futures) >= MAX_BATCH:
+            self._flush()  # the call_soon above then finds this pass's later calls, or nothing
         return future
 
     def _flush(self) -> None:

@@ -207,3 +207,21 @@ async def test_redis_lost_with_a_batch_in_flight_falls_back_for_each_caller(
         assert any(line["event"] == "state.redis_unavailable" for line in logs)
     finally:
         await state.aclose()
+
+
+async def test_a_burst_beyond_the_batch_size_is_several_script_runs_and_every_caller_is_answered(
+    redis_space: RedisSpace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.state import redis_batch
+
+    monkeypatch.setattr(redis_batch, "MAX_BATCH", 8)
+    state, _ = named(redis_space)
+    try:
+        limits = {**NO_LIMITS, "rpm": 20}
+        answers = await asyncio.gather(*(state.admit("k", f"t{i}", **limits) for i in range(30)))
+        assert [a.refused for a in answers] == [None] * 20 + ["rpm"] * 10  # still exactly rpm
+        runs = [a.now for a in answers]
+        assert len(set(runs)) >= 2  # not one script run: several, in order
+        assert all(len([n for n in runs if n == now]) <= 8 for now in set(runs))
+    finally:
+        await state.aclose()
