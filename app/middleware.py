@@ -254,7 +254,5 @@ class AccessLogMiddleware:
                 }
                 if request.first_byte:
                     fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
-                for key, value in record.fields().items():
-                    if value is not None and value != "":  # a line says what happened, not what did not
-                        fields[key] = value
+                record.add_fields(fields)
                 log.info("request.completed", **fields)

@@ -137,7 +137,9 @@ LogFormat = Literal["auto", "json", "console"]
 
 
 def _json(logger: Any, name: str, event: dict[str, Any]) -> bytes:
-    return _encoder.encode(_tracebacks(logger, name, event))
+    if "exc_info" in event:  # without one the renderer would change nothing: skipped on every line
+        return _encoder.encode(_tracebacks(logger, name, event))
+    return _encoder.encode(event)
 
 
 class _Output:
