@@ -44,7 +44,7 @@ from adapters.inbound.context import RECORD_KEY
 from adapters.inbound.policy_gate import response_headers as policy_headers
 from adapters.inbound.policy_gate import response_status, settle
 from app.traffic import RecentTraffic
-from domain.request_record import CURRENT, RequestRecord
+from domain.request_record import CURRENT, RequestRecord, milliseconds
 from infrastructure.metrics import GatewayMetrics
 from infrastructure.tracing import Tracing
 
@@ -250,9 +250,9 @@ class AccessLogMiddleware:
                     "path": scope["path"],
                     "status": status,
                     "client_left": request.left,
-                    "duration_ms": round((now - started) * 1000, 2),
+                    "duration_ms": milliseconds(now - started),
                 }
                 if request.first_byte:
-                    fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
+                    fields["ttfb_ms"] = milliseconds(request.first_byte - started)
                 record.add_fields(fields)
                 log.info("request.completed", **fields)

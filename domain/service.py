@@ -51,7 +51,7 @@ from domain.ir import (
 from domain.latency import EXPLORE, Latencies
 from domain.ports import AttemptSpan, AttemptTracer, ChatProvider, NullObserver, ResilienceObserver
 from domain.pricing import PriceTable, price_record
-from domain.request_record import RequestRecord
+from domain.request_record import RequestRecord, milliseconds
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
 from domain.stream_guard import guarded_stream
@@ -342,7 +342,7 @@ class ChatService:
 
 
 def _record(record: RequestRecord, provider: str, model: str, result: str, started: float) -> None:
-    ms = round((time.perf_counter() - started) * 1000, 2)
+    ms = milliseconds(time.perf_counter() - started)
     record.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
 
 

@@ -1,8 +1,10 @@
-"""The record's access-log fields: a fixed order, and nothing without a value."""
+"""The record's access-log fields (a fixed order, nothing without a value), and its durations."""
 
 from __future__ import annotations
 
-from domain.request_record import RequestRecord
+import random
+
+from domain.request_record import RequestRecord, milliseconds
 
 ORDER = [
     "app", "frontdoor", "model", "stream", "provider", "upstream_model", "alias", "attempts", "failed_over",
@@ -33,3 +35,11 @@ def test_none_and_empty_strings_are_left_out_zeros_and_false_are_kept() -> None:
     assert fields == {
         "stream": False, "attempts": [], "failed_over": False, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
     }  # fmt: skip
+
+
+def test_milliseconds_are_what_round_to_two_places_gives() -> None:
+    rng = random.Random(15)
+    samples = [rng.uniform(0, 0.01) for _ in range(20_000)] + [rng.uniform(0, 600) for _ in range(20_000)]
+    samples += [0.0, 0.000005, 0.000015, 0.000125, 0.001125, 0.0105, 1.0, 0.12345]  # ties and near-ties
+    samples += [(k + h) / 100_000 for k in range(2000) for h in (0.0, 0.5, 0.4999999, 0.5000001)]  # hundredths, ties
+    assert [milliseconds(s) for s in samples] == [round(s * 1000, 2) for s in samples]
