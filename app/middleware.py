@@ -68,10 +68,23 @@ _HEADER_SAFE = "".join(c for c in string.punctuation if c != "%") + " "
 def header_text(text: str) -> bytes:
     """``text`` as a response header value: printable ASCII as it is, anything else (non-ASCII
     letters, and control characters should one ever get this far) percent-encoded as UTF-8, so
-    no value can break the response head."""
-    if text.isascii() and text.isprintable():
-        return text.encode()
-    return quote(text, safe=_HEADER_SAFE).encode()
+    no value can break the response head. Remembered: the values are provider and model names,
+    the same on most responses (model names are client-chosen: the memo is emptied when it holds
+    ``HEADER_MEMO_LIMIT`` of them)."""
+    value = _header_values.get(text)
+    if value is None:
+        if text.isascii() and text.isprintable():
+            value = text.encode()
+        else:
+            value = quote(text, safe=_HEADER_SAFE).encode()
+        if len(_header_values) >= HEADER_MEMO_LIMIT:
+            _header_values.clear()
+        _header_values[text] = value
+    return value
+
+
+HEADER_MEMO_LIMIT = 1024
+_header_values: dict[str, bytes] = {}
 
 
 def cost_header(cost: float) -> bytes:
