@@ -44,7 +44,7 @@ from adapters.inbound.context import RECORD_KEY
 from adapters.inbound.policy_gate import response_headers as policy_headers
 from adapters.inbound.policy_gate import response_status, settle
 from app.traffic import RecentTraffic
-from domain.request_record import CURRENT, RequestRecord
+from domain.request_record import CURRENT, RequestRecord, milliseconds
 from infrastructure.metrics import GatewayMetrics
 from infrastructure.tracing import Tracing
 
@@ -68,10 +68,23 @@ _HEADER_SAFE = "".join(c for c in string.punctuation if c != "%") + " "
 def header_text(text: str) -> bytes:
     """``text`` as a response header value: printable ASCII as it is, anything else (non-ASCII
     letters, and control characters should one ever get this far) percent-encoded as UTF-8, so
-    no value can break the response head."""
-    if text.isascii() and text.isprintable():
-        return text.encode()
-    return quote(text, safe=_HEADER_SAFE).encode()
+    no value can break the response head. Remembered: the values are provider and model names,
+    the same on most responses (model names are client-chosen: the memo is emptied when it holds
+    ``HEADER_MEMO_LIMIT`` of them)."""
+    value = _header_values.get(text)
+    if value is None:
+        if text.isascii() and text.isprintable():
+            value = text.encode()
+        else:
+            value = quote(text, safe=_HEADER_SAFE).encode()
+        if len(_header_values) >= HEADER_MEMO_LIMIT:
+            _header_values.clear()
+        _header_values[text] = value
+    return value
+
+
+HEADER_MEMO_LIMIT = 1024
+_header_values: dict[str, bytes] = {}
 
 
 def cost_header(cost: float) -> bytes:
@@ -250,11 +263,9 @@ class AccessLogMiddleware:
                     "path": scope["path"],
                     "status": status,
                     "client_left": request.left,
-                    "duration_ms": round((now - started) * 1000, 2),
+                    "duration_ms": milliseconds(now - started),
                 }
                 if request.first_byte:
-                    fields["ttfb_ms"] = round((request.first_byte - started) * 1000, 2)
-                for key, value in record.fields().items():
-                    if value is not None and value != "":  # a line says what happened, not what did not
-                        fields[key] = value
+                    fields["ttfb_ms"] = milliseconds(request.first_byte - started)
+                record.add_fields(fields)
                 log.info("request.completed", **fields)

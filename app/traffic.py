@@ -105,24 +105,33 @@ class RecentTraffic:
         if slot != self._current:
             self._advance(slot)
         position = slot % SLOTS
-        columns = [REQUESTS, _status_column(status)]
+        # The columns it counts in, and the rows (series) it counts in: each row gets them all.
+        status_column = _status_column(status)
+        latency = ttft = -1  # histogram columns: -1 for none
         rows = [self.total.rows[position], (self.apps.get(record.app) or self.apps[OTHER]).rows[position]]
         provider = record.provider
         if provider is not None:  # a model call: timed
-            columns += (TIMED, _LATENCY + bucket_of(seconds))
+            latency = _LATENCY + bucket_of(seconds)
             if record.stream and first_byte is not None:
-                columns += (STREAMS, _TTFT + bucket_of(first_byte))
+                ttft = _TTFT + bucket_of(first_byte)
             rows.append((self.providers.get(provider) or self.providers[OTHER]).rows[position])
-        if record.rejected is not None:
-            columns.append(REJECTED)
+        rejected = record.rejected is not None
         key = None if record.key is None else self.keys.get(record.key) or self.keys[OTHER]
         if key is not None:
             rows.append(key.rows[position])
         input_tokens, output_tokens = record.input_tokens or 0, record.output_tokens or 0
         cost = record.cost_usd
-        for row in rows:
-            for column in columns:
-                row[column] += 1
+        for row in rows:  # the columns one by one: no list of them per request
+            row[REQUESTS] += 1
+            row[status_column] += 1
+            if latency >= 0:
+                row[TIMED] += 1
+                row[latency] += 1
+                if ttft >= 0:
+                    row[STREAMS] += 1
+                    row[ttft] += 1
+            if rejected:
+                row[REJECTED] += 1
             if input_tokens or output_tokens:
                 row[INPUT_TOKENS] += input_tokens
                 row[OUTPUT_TOKENS] += output_tokens

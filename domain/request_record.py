@@ -82,27 +82,55 @@ class RequestRecord:
         if isinstance(usage.cache_creation_tokens, int):
             self.cache_write_tokens = usage.cache_creation_tokens
 
-    def fields(self) -> dict[str, object]:
-        return {
-            "app": self.app,
-            "frontdoor": self.frontdoor,
-            "model": self.model,
-            "stream": self.stream,
-            "provider": self.provider,
-            "upstream_model": self.upstream_model,
-            "alias": self.alias,
-            "attempts": self.attempts,
-            "failed_over": self.failed_over,
-            "stream_error": self.stream_error,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "key": self.key,
-            "cost_usd": self.cost_usd,
-            "rejected": self.rejected,
-            "trace_id": self.trace_id,
-        }
+    def add_fields(self, fields: dict[str, object]) -> None:
+        """Add to ``fields`` (an access-log line's) what the request did, in a fixed order, leaving
+        out what has no value (None or an empty string): a line says what happened, not what
+        did not. Written out field by field: it runs once per request."""
+        if self.app:
+            fields["app"] = self.app
+        if self.frontdoor:
+            fields["frontdoor"] = self.frontdoor
+        if self.model:
+            fields["model"] = self.model
+        fields["stream"] = self.stream
+        if self.provider:
+            fields["provider"] = self.provider
+        if self.upstream_model:
+            fields["upstream_model"] = self.upstream_model
+        if self.alias:
+            fields["alias"] = self.alias
+        fields["attempts"] = self.attempts
+        fields["failed_over"] = self.failed_over
+        if self.stream_error:
+            fields["stream_error"] = self.stream_error
+        if self.input_tokens is not None:
+            fields["input_tokens"] = self.input_tokens
+        if self.output_tokens is not None:
+            fields["output_tokens"] = self.output_tokens
+        if self.cache_read_tokens is not None:
+            fields["cache_read_tokens"] = self.cache_read_tokens
+        if self.cache_write_tokens is not None:
+            fields["cache_write_tokens"] = self.cache_write_tokens
+        if self.key:
+            fields["key"] = self.key
+        if self.cost_usd is not None:
+            fields["cost_usd"] = self.cost_usd
+        if self.rejected:
+            fields["rejected"] = self.rejected
+        if self.trace_id:
+            fields["trace_id"] = self.trace_id
+
+
+def milliseconds(seconds: float) -> float:
+    """``round(seconds * 1000, 2)`` (the durations of an access-log line and of its attempts),
+    at a third of its cost: round() to places formats the digits, while the integer rounding of
+    the hundredths then a division by 100 gives the same float, the nearest to k/100. They can
+    differ only where the multiplication by 100 lands exactly on a tie, left to round()."""
+    hundredths = seconds * 1000 * 100
+    k = round(hundredths)
+    if abs(hundredths - k) == 0.5:
+        return round(seconds * 1000, 2)
+    return k / 100
 
 
 # The record of the request the running task serves (set by the access-log layer), for the

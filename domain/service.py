@@ -51,7 +51,7 @@ from domain.ir import (
 from domain.latency import EXPLORE, Latencies
 from domain.ports import AttemptSpan, AttemptTracer, ChatProvider, NullObserver, ResilienceObserver
 from domain.pricing import PriceTable, price_record
-from domain.request_record import RequestRecord
+from domain.request_record import RequestRecord, milliseconds
 from domain.resilience import ProviderPolicy, should_fail_over
 from domain.routing import Route, RoutingTable, Target, attempt_order, resolve
 from domain.stream_guard import guarded_stream
@@ -342,30 +342,48 @@ class ChatService:
 
 
 def _record(record: RequestRecord, provider: str, model: str, result: str, started: float) -> None:
-    ms = round((time.perf_counter() - started) * 1000, 2)
+    ms = milliseconds(time.perf_counter() - started)
     record.attempts.append({"provider": provider, "model": model, "result": result, "ms": ms})
 
 
 class _deadline:
-    """``asyncio.timeout`` for a provider's answer (a stream's first event, or a whole
-    non-streaming response), raised as a TIMEOUT GatewayError."""
+    """A deadline for a provider's answer (a stream's first event, or a whole non-streaming
+    response), raised as a TIMEOUT GatewayError.
 
-    __slots__ = ("_provider", "_seconds", "_timeout")
+    What ``asyncio.timeout`` does (a timer that cancels the task; on exit, a cancellation that
+    was the timer's and no one else's becomes the timeout), on one object per call: the
+    library's adds a ``Timeout`` and two awaited coroutines to every upstream call."""
+
+    __slots__ = ("_cancelling", "_expired", "_handle", "_provider", "_seconds", "_task")
 
     def __init__(self, provider: ChatProvider, seconds: float) -> None:
         self._provider = provider
         self._seconds = seconds
-        self._timeout = asyncio.timeout(seconds)
 
     async def __aenter__(self) -> None:
-        await self._timeout.__aenter__()
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a deadline is used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()  # the cancellations already asked for are not ours
+        self._expired = False
+        loop = asyncio.get_running_loop()
+        if self._seconds <= 0:
+            self._handle: asyncio.Handle = loop.call_soon(self._expire)
+        else:
+            self._handle = loop.call_at(loop.time() + self._seconds, self._expire)
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._task.cancel()
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            await self._timeout.__aexit__(kind, exc, tb)
-        except TimeoutError:
+        self._handle.cancel()
+        # The timer fired: its cancellation is withdrawn, and when no other one is pending the
+        # CancelledError it caused is the timeout.
+        if self._expired and self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
             name = self._provider.name
             late = f"Provider '{name}' sent no response within {self._seconds:g} s."
             raise GatewayError(ErrorKind.TIMEOUT, late, provider=name) from None

@@ -113,9 +113,14 @@ def _buffer_for(file: BinaryIO) -> LineBuffer:
     return _buffer
 
 
-class _Stamp:
-    """``ts``: UTC ISO 8601 with microseconds and ``Z``, exactly as structlog's
-    ``TimeStamper(fmt="iso", utc=True)`` writes it, with the date and time formatted once a second."""
+# structlog's ``add_log_level`` names: a method's own name, but for these two
+_LEVEL_NAMES = {"warn": "warning", "exception": "error"}
+
+
+class _LevelAndStamp:
+    """``level`` as structlog's ``add_log_level`` writes it, then ``ts``: UTC ISO 8601 with
+    microseconds and ``Z``, exactly as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it,
+    with the date and time formatted once a second. One processor for both: one call less per line."""
 
     __slots__ = ("prefix", "second")
 
@@ -123,7 +128,8 @@ class _Stamp:
         self.second = -1
         self.prefix = ""
 
-    def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, _logger: Any, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        event["level"] = _LEVEL_NAMES.get(name, name)
         micros = time.time_ns() // 1000
         second, fraction = divmod(micros, 1_000_000)
         if second != self.second:
@@ -137,7 +143,9 @@ LogFormat = Literal["auto", "json", "console"]
 
 
 def _json(logger: Any, name: str, event: dict[str, Any]) -> bytes:
-    return _encoder.encode(_tracebacks(logger, name, event))
+    if "exc_info" in event:  # without one the renderer would change nothing: skipped on every line
+        return _encoder.encode(_tracebacks(logger, name, event))
+    return _encoder.encode(event)
 
 
 class _Output:
@@ -194,8 +202,7 @@ def _isatty(stream: Any) -> bool:
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
-    structlog.processors.add_log_level,
-    _Stamp(),
+    _LevelAndStamp(),
 ]
 
 

@@ -220,11 +220,15 @@ class GatewayMetrics:
         attempts = record.attempts
         if not attempts:
             return
-        if len(attempts) == 1:  # the usual case: no retry, no failover
-            key3 = (provider, model, cast(str, attempts[0]["result"]))
-            counter = self._attempts.get(key3)
+        if len(attempts) == 1:  # the usual case, no retry, no failover: its target is the shape's
+            result = attempts[0]["result"]
+            counter = shape.attempts.get(result)
             if counter is None:
-                counter = self._attempts[key3] = self.cells(self.attempts, *key3)
+                key3 = (provider, model, str(result))
+                counter = self._attempts.get(key3)
+                if counter is None:
+                    counter = self._attempts[key3] = self.cells(self.attempts, *key3)
+                shape.attempts[result] = counter
             counter[0] += 1
         else:
             self._observe_attempts(record.app, attempts)
@@ -286,11 +290,12 @@ class GatewayMetrics:
 
 class _Shape:
     """The cells every request of one shape feeds (app, frontdoor, provider, model, status,
-    stream, translated): one dict look-up a request finds them all."""
+    stream, translated): one dict look-up a request finds them all (and its attempt's, when it
+    made one)."""
 
     __slots__ = (
-        "cache_read_tokens", "cache_write_tokens", "duration", "first_token", "input_tokens", "output_tokens",
-        "overhead", "per_token", "requests",
+        "attempts", "cache_read_tokens", "cache_write_tokens", "duration", "first_token", "input_tokens",
+        "output_tokens", "overhead", "per_token", "requests",
     )  # fmt: skip
 
     def __init__(
@@ -300,6 +305,9 @@ class _Shape:
         status_class = _STATUS_CLASS.get(status // 100, "other")
         self.requests = m.cells(m.requests, app, frontdoor, provider, model, str(status))
         self.duration = m.cells(m.request_duration, app, frontdoor, provider, model, status_class)
+        # a request's one attempt, by its result (taken when first seen: a child appears in the
+        # exposition only once counted)
+        self.attempts: dict[object, Cells] = {}
         none: Cells = _NO_CELLS
         self.overhead, self.input_tokens, self.output_tokens, self.per_token = none, none, none, none
         self.cache_read_tokens, self.cache_write_tokens, self.first_token = none, none, none

@@ -79,7 +79,8 @@ def parse_response(body: bytes, *, content: bool = True) -> ChatResponse:
         id=message.id,
         model=message.model,
         content=blocks,
-        stop_reason=cast(StopReason | None, message.stop_reason),  # Anthropic's vocabulary: as it is
+        # Anthropic's vocabulary, as it is (the type quoted: not built on every call)
+        stop_reason=cast("StopReason | None", message.stop_reason),
         stop_sequence=message.stop_sequence,
         usage=usage_to_ir(message.usage),
         native=NativeResponse(protocol="anthropic", body=body),

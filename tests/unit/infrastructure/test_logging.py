@@ -238,7 +238,7 @@ def test_timestamps_are_formatted_as_structlog_formats_them(
 ) -> None:
     seconds = 1_795_000_000
     monkeypatch.setattr(gateway_logging.time, "time_ns", lambda: (seconds * 1_000_000 + micros) * 1000 + 999)
-    stamp = gateway_logging._Stamp()
+    stamp = gateway_logging._LevelAndStamp()
     ours = stamp(None, "info", {})["ts"]
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).replace(microsecond=micros)
     assert ours == moment.isoformat().replace("+00:00", "Z")
@@ -285,3 +285,10 @@ def test_no_line_is_lost_when_the_process_exits_or_gets_sigterm(how: str, tmp_pa
     numbers = [r["n"] for r in records if r["event"] == "line"]
     expected = 2100 if how == "sigterm" else 2000
     assert numbers == list(range(expected)) and child.returncode == 0
+
+
+@pytest.mark.parametrize("method", ["debug", "info", "warn", "warning", "error", "exception", "critical", "msg"])
+def test_levels_are_named_as_structlog_names_them(method: str) -> None:
+    ours = gateway_logging._LevelAndStamp()(None, method, {})
+    assert list(ours) == ["level", "ts"]
+    assert ours["level"] == structlog.processors.add_log_level(None, method, {})["level"]
