@@ -73,6 +73,7 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
     from dependency_injector import providers
 
     from adapters.outbound.http import UpstreamResponse
+    from adapters.protocols.sse import SSEDecoder, SSEFrame
     from app.asgi import build_asgi
     from bench.upstream import openai_stream_frames
     from infrastructure.config.loader import parse_config
@@ -98,6 +99,13 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
 
         async def read(self) -> bytes:
             return b""
+
+        async def frames(self) -> AsyncIterator[list[SSEFrame]]:
+            """The port's batches: each frame on its own, as its last line arrives."""
+            decoder = SSEDecoder()
+            async for line in self.lines():
+                if batch := decoder.feed((line,)):
+                    yield batch
 
         async def lines(self) -> AsyncIterator[bytes]:
             if gap:
