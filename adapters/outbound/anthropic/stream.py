@@ -115,9 +115,9 @@ async def parse_upstream(
                         message = f"Unreadable Anthropic stream event: {exc}"
                         raise GatewayError(ErrorKind.PROTOCOL, message) from None
                     yield ir
-                    if isinstance(ir, StreamError):
+                    if type(ir) is StreamError:  # exact types: see domain/stream_guard.py
                         return
-                    if isinstance(ir, MessageStop):
+                    if type(ir) is MessageStop:
                         stopped = True
                         break
             if not stopped:
