@@ -38,8 +38,10 @@ class SSEDecoder:
                     frames.append(SSEFrame(event, data[0] if len(data) == 1 else b"\n".join(data)))
                     data = []
                 event = None
-            elif line[:6] == b"data: ":  # the usual line
+            elif line[:6] == b"data: ":  # the usual lines: no partition
                 data.append(line[6:])
+            elif line[:7] == b"event: ":
+                event = line[7:]
             elif line[0] != 0x3A:  # ':' starts a comment / keep-alive
                 field, _, value = line.partition(b":")
                 if value[:1] == b" ":
