@@ -245,10 +245,12 @@ class HttpxStream:
                 if inflater is None:
                     if frames := reader.feed(chunk):
                         yield frames
+                        del frames  # handed over: not held while the next read is awaited
                     continue
                 for piece in inflater.pieces(chunk, STREAM_PIECE):
                     if frames := reader.feed(piece):
                         yield frames
+                        del frames
                     await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
             if inflater is not None and (frames := reader.feed(inflater.finish())):
                 yield frames
