@@ -204,20 +204,22 @@ class LineSplitter:
         return line
 
 
-class FrameReader:
+class FrameReader(SSEDecoder):
     """A stream's body in, its SSE frames out: the lines bounded by ``LineSplitter``, grouped
-    by ``SSEDecoder``, a read at a time (one call per read, no generator hop per line)."""
+    by the ``SSEDecoder`` it is, a read at a time (one call per read, no generator hop per line;
+    one object less held per open stream than a decoder beside it)."""
 
-    __slots__ = ("_decoder", "_splitter")
+    __slots__ = ("_splitter",)
 
     def __init__(self, max_line: int) -> None:
+        super().__init__()
         self._splitter = LineSplitter(max_line)
-        self._decoder = SSEDecoder()
 
-    def feed(self, chunk: bytes) -> list[SSEFrame]:
-        return self._decoder.feed(self._splitter.feed(chunk))
+    def read(self, chunk: bytes) -> list[SSEFrame]:
+        """The frames that ``chunk``, the next bytes of the body, completes."""
+        return self.feed(self._splitter.feed(chunk))
 
     def finish(self) -> list[SSEFrame]:
         """The frame the body's end completes (its last line may have no terminator)."""
         last = self._splitter.rest()
-        return self._decoder.feed((last, b"") if last is not None else (b"",))
+        return self.feed((last, b"") if last is not None else (b"",))

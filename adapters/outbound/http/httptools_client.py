@@ -278,16 +278,16 @@ class HttptoolsStream:
             inflater = inflater_for(conn.headers)
             while chunk := await conn.read_chunk():
                 if inflater is None:
-                    if frames := reader.feed(chunk):
+                    if frames := reader.read(chunk):
                         yield frames
                         del frames  # handed over: not held while the next read is awaited
                     continue
                 for piece in inflater.pieces(chunk, STREAM_PIECE):
-                    if frames := reader.feed(piece):
+                    if frames := reader.read(piece):
                         yield frames
                         del frames
                     await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
-            if inflater is not None and (frames := reader.feed(inflater.finish())):
+            if inflater is not None and (frames := reader.read(inflater.finish())):
                 yield frames
         except _TransportErrors as exc:
             raise self._owner._error(exc, streaming=True) from None

@@ -243,16 +243,16 @@ class HttpxStream:
             chunks = response.aiter_raw() if self._deadline is None else self._until_deadline(response)
             async for chunk in chunks:
                 if inflater is None:
-                    if frames := reader.feed(chunk):
+                    if frames := reader.read(chunk):
                         yield frames
                         del frames  # handed over: not held while the next read is awaited
                     continue
                 for piece in inflater.pieces(chunk, STREAM_PIECE):
-                    if frames := reader.feed(piece):
+                    if frames := reader.read(piece):
                         yield frames
                         del frames
                     await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
-            if inflater is not None and (frames := reader.feed(inflater.finish())):
+            if inflater is not None and (frames := reader.read(inflater.finish())):
                 yield frames
         except _StreamErrors as exc:
             raise self._owner._error(exc, streaming=True) from None
