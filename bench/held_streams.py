@@ -73,6 +73,7 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
     from dependency_injector import providers
 
     from adapters.outbound.http import UpstreamResponse
+    from adapters.protocols.sse import SSEDecoder, SSEFrame
     from app.asgi import build_asgi
     from bench.upstream import openai_stream_frames
     from infrastructure.config.loader import parse_config
@@ -80,17 +81,8 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
     from infrastructure.http import HttpPool
     from infrastructure.metrics import GatewayMetrics
 
-    lines = b"".join(openai_stream_frames()).split(b"\n")[:-1]
-    head: list[bytes] = []
-    count = 0
-    for index, line in enumerate(lines):  # the lines of the first ``frames`` frames
-        if not line:
-            count += 1
-            if count == frames:
-                head, tail = lines[: index + 1], lines[index + 1 :]
-                break
-    else:
-        head, tail = lines, []
+    reads = [frame.split(b"\n")[:-1] for frame in openai_stream_frames()]  # a frame per read
+    head, tail = reads[:frames], reads[frames:]  # the first ``frames`` frames
 
     class HeldStream:
         status = 200
@@ -99,31 +91,28 @@ def _build(keyed: bool, frames: int, release: asyncio.Event, gap: float = 0.0) -
         async def read(self) -> bytes:
             return b""
 
-        async def lines(self) -> AsyncIterator[bytes]:
+        async def frames(self) -> AsyncIterator[list[SSEFrame]]:
+            """As the HTTP port hands them over: a frame per read, decoded as it arrives."""
+            decoder = SSEDecoder()
             if gap:
-                async for line in self.paced():
-                    yield line
+                async for batch in self.paced(decoder):
+                    yield batch
                 return
-            for line in head:
-                yield line
+            for read in head:
+                yield decoder.feed(read)
             await release.wait()
-            for line in tail:
-                yield line
+            for read in tail:
+                yield decoder.feed(read)
 
-        async def paced(self) -> AsyncIterator[bytes]:
+        async def paced(self, decoder: SSEDecoder) -> AsyncIterator[list[SSEFrame]]:
             schedule = _SCHEDULE.get()
             loop = asyncio.get_running_loop()
             schedule[0] = start = loop.time()
-            frame = 0
-            for line in lines[: frame_lines[frames] if frames < len(frame_lines) else None]:
-                yield line
-                if not line:  # a frame ended: the next one at its time
-                    frame += 1
-                    delay = start + frame * gap - loop.time()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-
-    frame_lines = [0] + [index + 1 for index, line in enumerate(lines) if not line]
+            for frame, read in enumerate(reads[:frames], 1):
+                yield decoder.feed(read)
+                delay = start + frame * gap - loop.time()  # the next frame at its time
+                if delay > 0:
+                    await asyncio.sleep(delay)
 
     class FakeHttp:
         async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:

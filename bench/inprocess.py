@@ -10,7 +10,8 @@ this checkout or another one (e.g. a ``--compare`` worktree under bench/.work/);
 request, the minimum of 5 rounds (3,000 requests, 600 for a stream), for a same-protocol and a
 translated path of each frontdoor, and the Responses API on each upstream protocol, non-streaming
 then streaming (the bench's 40-frame upstream streams, handed over line by line as the HTTP
-clients do). Names after the checkout pick paths
+clients do: a checkout whose HTTP port hands over frames gets them decoded a frame per read, as
+a token-by-token upstream sends them). Names after the checkout pick paths
 (``python -m bench.inprocess . openai-openai-stream``). The ``-key`` paths are the same requests
 with a gateway key that has rpm and tpm limits (in-process state): the policy's own cost is the
 difference with the path without the suffix.
@@ -117,27 +118,37 @@ def build(mode: str = "off", config: str = CONFIG) -> object:
         status = 200
         headers: dict[str, str] = {}  # noqa: RUF012
 
-        def __init__(self, lines: list[bytes]) -> None:
+        def __init__(self, lines: list[bytes], reads: list[list[bytes]]) -> None:
             self._lines = lines
+            self._reads = reads
 
         async def read(self) -> bytes:
             return b""
 
-        async def lines(self) -> AsyncIterator[bytes]:
+        async def lines(self) -> AsyncIterator[bytes]:  # a checkout whose port hands over lines
             for line in self._lines:
                 yield line
+
+        async def frames(self) -> AsyncIterator[list[object]]:  # one whose port hands over frames
+            from adapters.protocols.sse import SSEDecoder
+
+            decoder = SSEDecoder()
+            for read in self._reads:  # decoded here, as the HTTP port decodes each read
+                if batch := decoder.feed(read):
+                    yield batch
 
     class FakeHttp:
         def __init__(self, body: bytes, frames: list[bytes]) -> None:
             self.body = body
             self.lines = b"".join(frames).split(b"\n")[:-1]  # as the HTTP port's lines() hands them over
+            self.reads = [frame.split(b"\n")[:-1] for frame in frames]  # one frame per read
 
         async def post(self, url: str, headers: object, body: bytes) -> UpstreamResponse:
             return UpstreamResponse(200, {}, self.body)
 
         @asynccontextmanager
         async def stream(self, url: str, headers: object, body: bytes) -> AsyncIterator[FakeStream]:
-            yield FakeStream(self.lines)
+            yield FakeStream(self.lines, self.reads)
 
         async def aclose(self) -> None:
             pass

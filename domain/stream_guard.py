@@ -4,7 +4,11 @@ deployment's circuit when it is the upstream's fault). The time from its first e
 end is added to the record's ``upstream_wait``: the gateway's work on each event overlaps the
 upstream's generation of the next, so what the gateway adds to a stream's time is before its
 first event and after its last (two clock reads a stream, none per event). The attempt's span,
-when traced, ends with the stream."""
+when traced, ends with the stream.
+
+Per event, the events' types are compared exactly (``type(event) is MessageDelta``): the IR's
+event classes have no subclasses, and ``isinstance`` with a msgspec class that does not match
+goes through the metaclass's instance check, several times the cost of the comparison."""
 
 from __future__ import annotations
 
@@ -91,10 +95,11 @@ async def guarded_stream(
             record.record_usage(first.usage)
             model = first.model
         yield first
+        next_event, waiting, received = rest.__anext__, watchdog.waiting, watchdog.received
         while True:
-            watchdog.waiting()
+            waiting()
             try:
-                event = await rest.__anext__()
+                event = await next_event()
             except StopAsyncIteration:
                 break
             except asyncio.CancelledError:
@@ -113,11 +118,11 @@ async def guarded_stream(
                 failure = StreamError(kind=ErrorKind.INTERNAL.value, message=internal)
             if failure is not None:
                 break
-            watchdog.received()
-            if isinstance(event, MessageDelta):
+            received()
+            if type(event) is MessageDelta:
                 record.record_usage(event.usage)
                 finish = event.stop_reason
-            elif isinstance(event, StreamError):
+            elif type(event) is StreamError:
                 _stream_failed(event, record, deployment, observer)
             yield event
     finally:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.protocols.sse import SSEDecoder, SSEFrame
 from tests.log_audit import LogAudit
 from tests.redis_support import RedisSpace, redis_space_fixture
 
@@ -25,6 +26,17 @@ def fixture_bytes(name: str) -> bytes:
 def sse_lines(name: str) -> list[bytes]:
     """An SSE fixture split into lines, terminators stripped, as the HTTP port yields them."""
     return fixture_bytes(name).split(b"\n")
+
+
+def decode_lines(lines: Iterable[bytes]) -> list[SSEFrame]:
+    """The SSE frames of ``lines``, the body's end included."""
+    decoder = SSEDecoder()
+    return decoder.feed(lines) + decoder.finish()
+
+
+def sse_frames(name: str) -> list[SSEFrame]:
+    """An SSE fixture's frames, as the HTTP port yields them (its batches joined)."""
+    return decode_lines(sse_lines(name))
 
 
 @pytest.fixture

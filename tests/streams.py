@@ -37,6 +37,7 @@ from domain.ir import (
 from domain.ir.arguments import tool_input
 from domain.ir.base import UNSET, UnsetType
 from tests.conftest import sse_lines
+from tests.fakes.http_port import port_frames
 
 
 async def aiter_of(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -49,23 +50,19 @@ async def collect(iterator: AsyncIterable[Any]) -> list[Any]:
 
 
 def openai_events(
-    lines: Iterable[bytes] | AsyncIterator[bytes],
+    lines: Iterable[bytes],
     *,
     relay_usage: bool = False,
     content: bool = True,
     scrub: Scrubber = NO_SECRETS,
 ) -> AsyncIterator[AnyEvent]:
     """The OpenAI provider's parser over the lines of a chat.completion.chunk stream."""
-    source = lines if isinstance(lines, AsyncIterator) else aiter_of(lines)
-    return parse_openai(nullcontext(source), relay_usage=relay_usage, content=content, scrub=scrub)
+    return parse_openai(nullcontext(port_frames(lines)), relay_usage=relay_usage, content=content, scrub=scrub)
 
 
-def anthropic_events(
-    lines: Iterable[bytes] | AsyncIterator[bytes], *, scrub: Scrubber = NO_SECRETS
-) -> AsyncIterator[AnyEvent]:
+def anthropic_events(lines: Iterable[bytes], *, scrub: Scrubber = NO_SECRETS) -> AsyncIterator[AnyEvent]:
     """The Anthropic provider's parser over the lines of a ``/v1/messages`` stream."""
-    source = lines if isinstance(lines, AsyncIterator) else aiter_of(lines)
-    return parse_anthropic(nullcontext(source), scrub=scrub)
+    return parse_anthropic(nullcontext(port_frames(lines)), scrub=scrub)
 
 
 async def parse_fixture(name: str, *, relay_usage: bool = False) -> list[AnyEvent]:

@@ -1,7 +1,7 @@
 """The skeleton every HTTP provider kind shares.
 
 A kind's provider subclasses ``HttpProvider`` and keeps only what its protocol decides: its
-URLs and headers, how a request becomes a body, how an answer (or a stream's lines) becomes IR,
+URLs and headers, how a request becomes a body, how an answer (or a stream's frames) becomes IR,
 how its error bodies read. The skeleton does the rest the same way for every kind:
 
 * the key check: a provider whose ``api_key`` named an unset variable raises ``CONFIGURATION``
@@ -13,7 +13,7 @@ how its error bodies read. The skeleton does the rest the same way for every kin
 * the answer: a status other than a success becomes a ``GatewayError`` by the one upstream error
   policy (``errors.py``), fed the kind's error-body parser; a success is parsed by the kind;
 * every ``GatewayError`` leaving ``post`` (an error answer, a transport failure, an unreadable
-  body) has passed the scrubber. For a stream, ``lines`` raises the same errors inside the
+  body) has passed the scrubber. For a stream, ``frames`` raises the same errors inside the
   kind's stream parser, which scrubs them and its in-stream error events;
 * the wait: a non-streaming exchange's time on the HTTP port is added to the request's record
   (``upstream_wait``, what the gateway's overhead leaves out); a stream's wait is counted
@@ -31,6 +31,7 @@ from adapters.outbound.errors import ParseBody, is_success, upstream_error
 from adapters.outbound.http import HttpClient
 from adapters.outbound.kind import S
 from adapters.outbound.scrub import Scrubber
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, EmbeddingRequest, EmbeddingResponse, Protocol
 from domain.offload import is_large, off_loop
@@ -118,11 +119,12 @@ class HttpProvider(Generic[S]):
             raise self.scrub.error(exc) from None
 
     @asynccontextmanager
-    async def lines(
+    async def frames(
         self, url: str, headers: Mapping[str, str], build: BuildBody[S], request: ChatRequest, model: str
-    ) -> AsyncIterator[AsyncIterator[bytes]]:
-        """The lines of a streamed answer, the upstream request open while the context is: a
-        stream parser opens it on its first event and closes it when it is closed."""
+    ) -> AsyncIterator[AsyncIterator[list[SSEFrame]]]:
+        """The SSE frames of a streamed answer (a read's worth at a time, see ``UpstreamStream``),
+        the upstream request open while the context is: a stream parser opens it on its first
+        event and closes it when it is closed."""
         self.check_key()
         args = (request, model, self.settings)
         body = await off_loop(build, *args) if is_large(request) else build(*args)
@@ -131,4 +133,4 @@ class HttpProvider(Generic[S]):
         async with opened as upstream:
             if not is_success(upstream.status):
                 raise self.error(upstream.status, upstream.headers, await upstream.read())
-            yield upstream.lines()
+            yield upstream.frames()

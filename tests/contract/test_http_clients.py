@@ -9,8 +9,9 @@ import pytest
 
 from adapters.outbound.http import ClientKind, HttpClient, Timeouts, create_http_client
 from adapters.outbound.http.body import ResponseLimits
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
-from tests.conftest import fixture_bytes, sse_lines
+from tests.conftest import fixture_bytes, sse_frames
 from tests.fakes.hostile import (
     BadHeader,
     Endless,
@@ -53,10 +54,10 @@ def chat_url(upstream: FakeUpstream) -> str:
     return upstream.url + "/v1/chat/completions"
 
 
-async def stream_lines(client: HttpClient, url: str, body: bytes) -> list[bytes]:
+async def stream_frames(client: HttpClient, url: str, body: bytes) -> list[SSEFrame]:
     async with client.stream(url, JSON, body) as stream:
         assert stream.status == 200
-        return [line async for line in stream.lines()]
+        return [frame async for frames in stream.frames() for frame in frames]
 
 
 def closed_port() -> int:
@@ -89,21 +90,21 @@ async def test_post_returns_error_status_with_retry_after(client: HttpClient, up
 
 
 @pytest.mark.parametrize("delay_ms", [0, 3])
-async def test_stream_yields_the_fixture_lines_intact(
+async def test_stream_yields_the_fixture_frames_intact(
     client: HttpClient, upstream: FakeUpstream, delay_ms: float
 ):
     name = "openai/stream_text_with_usage.sse"
     upstream.script(sse_fixture(name, delay_ms=delay_ms))
 
-    assert await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY) == sse_lines(name)[:-1]
+    assert await stream_frames(client, chat_url(upstream), OPENAI_STREAM_BODY) == sse_frames(name)
 
 
-async def test_anthropic_stream_lines_intact(client: HttpClient, upstream: FakeUpstream):
+async def test_anthropic_stream_frames_intact(client: HttpClient, upstream: FakeUpstream):
     body = b'{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[]}'
 
-    lines = await stream_lines(client, upstream.url + "/v1/messages", body)
+    frames = await stream_frames(client, upstream.url + "/v1/messages", body)
 
-    assert lines == sse_lines("anthropic/stream_text.sse")[:-1]
+    assert frames == sse_frames("anthropic/stream_text.sse")
 
 
 async def test_error_status_body_is_readable_on_a_stream(client: HttpClient, upstream: FakeUpstream):
@@ -120,7 +121,7 @@ async def test_refused_connection_is_unavailable(client: HttpClient, use_stream:
 
     with pytest.raises(GatewayError) as caught:
         if use_stream:
-            await stream_lines(client, url, OPENAI_STREAM_BODY)
+            await stream_frames(client, url, OPENAI_STREAM_BODY)
         else:
             await client.post(url, JSON, OPENAI_BODY)
 
@@ -146,7 +147,7 @@ async def test_stall_beyond_read_timeout_is_timeout(
 
     with pytest.raises(GatewayError) as caught:
         if use_stream:
-            await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY)
+            await stream_frames(client, chat_url(upstream), OPENAI_STREAM_BODY)
         else:
             await client.post(chat_url(upstream), JSON, OPENAI_BODY)
 
@@ -154,33 +155,33 @@ async def test_stall_beyond_read_timeout_is_timeout(
     assert caught.value.message == "Provider 'fake' did not answer within 0.2 s"
 
 
-async def test_stall_mid_stream_raises_timeout_from_lines(client: HttpClient, upstream: FakeUpstream):
+async def test_stall_mid_stream_raises_timeout_from_frames(client: HttpClient, upstream: FakeUpstream):
     upstream.script(sse_fixture("openai/stream_text_with_usage.sse", stall_after=2, stall_seconds=1.0))
-    seen: list[bytes] = []
+    seen: list[SSEFrame] = []
 
     with pytest.raises(GatewayError) as caught:
         async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
-            async for line in stream.lines():
-                seen.append(line)
+            async for frames in stream.frames():
+                seen += frames
 
     assert caught.value.kind is ErrorKind.TIMEOUT
-    assert seen == sse_lines("openai/stream_text_with_usage.sse")[:4]
+    assert seen == sse_frames("openai/stream_text_with_usage.sse")[:2]
 
 
-async def test_connection_cut_mid_stream_raises_unavailable_from_lines(
+async def test_connection_cut_mid_stream_raises_unavailable_from_frames(
     client: HttpClient, upstream: FakeUpstream
 ):
     upstream.script(sse_fixture("anthropic/stream_text.sse", cut_after=3))
-    seen: list[bytes] = []
+    seen: list[SSEFrame] = []
 
     with pytest.raises(GatewayError) as caught:
         async with client.stream(upstream.url + "/v1/messages", JSON, b"{}") as stream:
-            async for line in stream.lines():
-                seen.append(line)
+            async for frames in stream.frames():
+                seen += frames
 
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert caught.value.message.startswith("Provider 'fake' closed the connection before its response ended")
-    assert seen == sse_lines("anthropic/stream_text.sse")[:9]
+    assert seen == sse_frames("anthropic/stream_text.sse")[:3]
 
 
 async def test_consumer_leaving_mid_stream_closes_the_upstream_connection(
@@ -189,7 +190,7 @@ async def test_consumer_leaving_mid_stream_closes_the_upstream_connection(
     upstream.script(sse_fixture("openai/stream_text_with_usage.sse", delay_ms=30))
 
     async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
-        async for _line in stream.lines():
+        async for _frames in stream.frames():
             break
 
     assert await upstream.wait_for(lambda: upstream.requests[0].disconnected, timeout=1.0)
@@ -209,7 +210,7 @@ async def test_sequential_requests_reuse_one_pooled_connection(client_kind: Clie
 async def _reuse_one_pooled_connection(client: HttpClient, upstream: FakeUpstream) -> None:
     for _ in range(5):
         assert (await client.post(chat_url(upstream), JSON, OPENAI_BODY)).status == 200
-        assert (await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY))[-2] == b"data: [DONE]"
+        assert (await stream_frames(client, chat_url(upstream), OPENAI_STREAM_BODY))[-1].data == b"[DONE]"
     upstream.script(error(500))
     async with client.stream(chat_url(upstream), JSON, OPENAI_STREAM_BODY) as stream:
         assert (stream.status, await stream.read()) == (500, error(500).body)
@@ -263,7 +264,7 @@ async def fail(client: HttpClient, url: str, *, use_stream: bool) -> GatewayErro
     with pytest.raises(GatewayError) as caught:
         if use_stream:
             async with client.stream(url, JSON, OPENAI_STREAM_BODY) as stream:
-                async for _line in stream.lines():
+                async for _frames in stream.frames():
                     pass
         else:
             await client.post(url, JSON, OPENAI_BODY)
@@ -345,12 +346,12 @@ async def test_a_stream_line_over_max_sse_line_bytes_is_refused(
 
 async def test_a_stream_longer_than_stream_max_is_cut(limited: HttpClient, hostile: HostileUpstream):
     hostile.script(Endless(interval=0.01))
-    seen: list[bytes] = []
+    seen: list[SSEFrame] = []
 
     with pytest.raises(GatewayError) as caught:
         async with limited.stream(hostile.url + "/v1/chat/completions", JSON, OPENAI_STREAM_BODY) as stream:
-            async for line in stream.lines():
-                seen.append(line)
+            async for frames in stream.frames():
+                seen += frames
 
     assert caught.value.message == (
         "Provider 'fake' kept a stream open longer than timeouts.stream_max (0.5 s); it was cut"
@@ -363,9 +364,9 @@ async def test_a_stream_longer_than_stream_max_is_cut(limited: HttpClient, hosti
 async def test_no_stream_max_by_default(client: HttpClient, upstream: FakeUpstream):
     upstream.script(sse_fixture("openai/stream_text_with_usage.sse", delay_ms=5))
 
-    assert await stream_lines(client, chat_url(upstream), OPENAI_STREAM_BODY) == sse_lines(
-        "openai/stream_text_with_usage.sse"
-    )[:-1]
+    frames = await stream_frames(client, chat_url(upstream), OPENAI_STREAM_BODY)
+
+    assert frames == sse_frames("openai/stream_text_with_usage.sse")
 
 
 @pytest.mark.parametrize("use_stream", [False, True], ids=["post", "stream"])

@@ -16,6 +16,7 @@ import pytest
 from adapters.outbound.http import PoolLimits, Timeouts
 from adapters.outbound.http.h1_connection import HIGH_WATER
 from adapters.outbound.http.httptools_client import HttptoolsClient
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from tests.contract.test_http_clients import closed_port
 
@@ -274,9 +275,9 @@ async def test_a_slow_reader_pauses_the_socket_instead_of_buffering(
         assert conn is not None
         await asyncio.sleep(0.2)  # the upstream has sent all it can; we read nothing
         assert conn._paused and conn._buffered <= HIGH_WATER + 256 * 1024  # plus at most one read
-        lines = [line async for line in stream.lines()]
+        read = [frame async for batch in stream.frames() for frame in batch]
 
-    assert len([line for line in lines if line]) == frames
+    assert len(read) == frames
 
 
 async def test_a_slow_reader_is_not_timed_out_for_its_own_slowness(
@@ -286,11 +287,10 @@ async def test_a_slow_reader_is_not_timed_out_for_its_own_slowness(
 
     async with client.stream(server.url, HEADERS, BODY) as stream:
         await asyncio.sleep(0.5)  # longer than the read timeout, but the bytes are here, unread
-        lines = stream.lines()
-        assert await anext(lines) == b"data: a"
-        assert await anext(lines) == b""
+        batches = stream.frames()
+        assert await anext(batches) == [SSEFrame(None, b"a")]
         with pytest.raises(GatewayError) as caught:  # then the upstream really stalls
-            await anext(lines)
+            await anext(batches)
 
     assert caught.value.kind is ErrorKind.TIMEOUT
 

@@ -41,12 +41,12 @@ async def test_httpx_sends_requests_through_the_proxy_in_the_environment(
     try:
         response = await client.post(url, HEADERS, BODY)
         async with client.stream(url, HEADERS, BODY.replace(b"{", b'{"stream":true,', 1)) as stream:
-            lines = [line async for line in stream.lines()]
+            frames = [frame async for batch in stream.frames() for frame in batch]
     finally:
         await client.aclose()
 
     assert response.status == 200 and b"chat.completion" in response.body
-    assert lines[-2:] == [b"data: [DONE]", b""]
+    assert frames[-1].data == b"[DONE]"
     assert proxy.request_lines[0] == f"POST {url} HTTP/1.1".encode()
     assert upstream.requests[0].headers["authorization"] == "Bearer sk-proxy-test"
 

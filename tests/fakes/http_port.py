@@ -1,16 +1,29 @@
 """In-memory fakes of the upstream-HTTP port (``adapters.outbound.http.HttpClient``): one
 scripted answer for every request, what was sent recorded, and the streams still open.
 ``RecordedHttp`` answers an ``Answer`` (or fails with it); ``FakeHttp`` answers an
-``UpstreamResponse`` to a POST and a ``FakeStream`` to a stream."""
+``UpstreamResponse`` to a POST and a ``FakeStream`` to a stream. A stream's body is scripted as
+lines, handed over as the port does (``port_frames``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from adapters.outbound.http import UpstreamResponse
+from adapters.protocols.sse import SSEDecoder, SSEFrame
 from domain.errors import GatewayError
+
+
+async def port_frames(lines: Iterable[bytes]) -> AsyncIterator[list[SSEFrame]]:
+    """The frames of ``lines`` in the port's batches, one read per line: the finest a body can
+    arrive in (a frame completed by the body's end included)."""
+    decoder = SSEDecoder()
+    for line in lines:
+        if frames := decoder.feed((line,)):
+            yield frames
+    if frames := decoder.finish():
+        yield frames
 
 
 @dataclass
@@ -29,9 +42,8 @@ class RecordedStream:
     async def read(self) -> bytes:
         return self._answer.body
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        for line in self._answer.lines:
-            yield line
+    def frames(self) -> AsyncIterator[list[SSEFrame]]:
+        return port_frames(self._answer.lines)
 
 
 class RecordedHttp:
@@ -72,7 +84,10 @@ class FakeStream:
     async def read(self) -> bytes:
         return self._body
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    def frames(self) -> AsyncIterator[list[SSEFrame]]:
+        return port_frames(self._counted())
+
+    def _counted(self) -> Iterable[bytes]:
         for line in self._lines:
             self.lines_read += 1
             yield line

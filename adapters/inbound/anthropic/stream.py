@@ -137,7 +137,7 @@ async def _native_frames(events: EventStream, alias: str | None) -> AsyncIterato
                     return
                 continue
             yield _native_frame(event, data, alias)
-            if isinstance(event, StreamError):
+            if type(event) is StreamError:  # exact types: see domain/stream_guard.py
                 return
 
 
@@ -228,7 +228,11 @@ async def _translated_frames(events: EventStream, alias: str | None) -> AsyncIte
     delta_sent = False
     async with aclosing(events):
         async for event in events:
-            match event:
+            match event:  # the usual event first: a class pattern that fails costs an isinstance
+                case BlockDelta():
+                    emitted = indexes.get(event.index)
+                    if emitted is not None:
+                        yield _delta(emitted, event.delta)
                 case MessageStart():
                     yield _message_start(event, alias or event.model)
                 case BlockStart():
@@ -239,10 +243,6 @@ async def _translated_frames(events: EventStream, alias: str | None) -> AsyncIte
                     open_blocks.append(index)
                     for chunk in frames:
                         yield chunk
-                case BlockDelta():
-                    emitted = indexes.get(event.index)
-                    if emitted is not None:
-                        yield _delta(emitted, event.delta)
                 case BlockStop():
                     emitted = indexes.get(event.index)
                     if emitted is not None and emitted in open_blocks:

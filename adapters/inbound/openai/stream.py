@@ -108,9 +108,9 @@ async def _native_frames(events: EventStream, alias: str | None) -> AsyncIterato
                 if b"\n" in payload:  # data that came in several ``data:`` lines goes out so too
                     payload = payload.replace(b"\n", b"\ndata: ")
                 yield _DATA + payload + _END
-                if isinstance(event, StreamError):
+                if type(event) is StreamError:  # exact types: see domain/stream_guard.py
                     return
-            elif isinstance(event, StreamError):
+            elif type(event) is StreamError:
                 yield stream_error_frame(event.kind, event.message)
                 return
     yield DONE
@@ -137,7 +137,9 @@ async def _translated_frames(
                 # A stream must open with MessageStart; be robust if one did not.
                 head = _head(f"chatcmpl-{uuid4().hex}", int(time.time()), record.alias or model)
                 yield chunk(_ROLE_DELTA)
-            match event:
+            match event:  # the usual event first: a class pattern that fails costs an isinstance
+                case BlockDelta(delta=TextDelta(text=text)):  # one join
+                    yield b"".join((head, _CHOICE_CONTENT, _encode(text), text_end))
                 case MessageStart():
                     created = event.created if isinstance(event.created, int) else int(time.time())
                     head = _head(event.id, created, record.alias or event.model)
@@ -155,8 +157,6 @@ async def _translated_frames(
                     yield chunk(_CONTENT + _encode(text) + b"}")
                 case BlockStart(block=ThinkingBlock(thinking=text)) if text:
                     yield chunk(_REASONING + _encode(text) + b"}")
-                case BlockDelta(delta=TextDelta(text=text)):  # the usual event: one join
-                    yield b"".join((head, _CHOICE_CONTENT, _encode(text), text_end))
                 case BlockDelta(delta=ThinkingDelta(thinking=text)):
                     yield chunk(_REASONING + _encode(text) + b"}")
                 case BlockDelta(delta=ToolInputDelta(partial_json=fragment)):

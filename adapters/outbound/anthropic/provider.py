@@ -70,8 +70,8 @@ class AnthropicProvider(HttpProvider[AnthropicSettings]):
     def stream(self, request: ChatRequest, model: str) -> EventStream:
         """The parser's generator itself: it opens the upstream request on its first
         ``__anext__`` and closes it on ``aclose()``."""
-        lines = self.lines(self._messages_url, self._headers_for(request), build_body, request, model)
-        return parse_upstream(lines, scrub=self.scrub)
+        frames = self.frames(self._messages_url, self._headers_for(request), build_body, request, model)
+        return parse_upstream(frames, scrub=self.scrub)
 
     async def count_tokens(self, request: ChatRequest, model: str) -> int:
         headers = self._headers_for(request)

@@ -21,7 +21,7 @@ from adapters.outbound.anthropic.errors import kind_of_type
 from adapters.outbound.anthropic.response import block_to_ir, usage_to_ir
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.anthropic import response as wire
-from adapters.protocols.sse import decode_sse
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
@@ -96,26 +96,30 @@ def _event_to_ir(event: wire.StreamEvent, data: bytes, scrub: Scrubber) -> AnyEv
 
 
 async def parse_upstream(
-    opener: AbstractAsyncContextManager[AsyncIterator[bytes]], *, scrub: Scrubber = NO_SECRETS
+    opener: AbstractAsyncContextManager[AsyncIterator[list[SSEFrame]]], *, scrub: Scrubber = NO_SECRETS
 ) -> EventStream:
-    """IR events of the ``/v1/messages`` stream whose lines ``opener`` opens on the first
+    """IR events of the ``/v1/messages`` stream whose frames ``opener`` opens on the first
     ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
     hop less per event. Its errors (opening, reading, parsing) leave it scrubbed."""
     stopped = False
     try:
-        async with opener as lines:
-            async for frame in decode_sse(lines):
+        async with opener as reads:
+            async for frames in reads:
                 if stopped:  # drain: the body ends right after message_stop
                     continue
-                try:
-                    ir = _event_to_ir(_decode_event(frame.data), frame.data, scrub)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    message = f"Unreadable Anthropic stream event: {exc}"
-                    raise GatewayError(ErrorKind.PROTOCOL, message) from None
-                yield ir
-                if isinstance(ir, StreamError):
-                    return
-                stopped = isinstance(ir, MessageStop)
+                for frame in frames:
+                    data = frame.data
+                    try:
+                        ir = _event_to_ir(_decode_event(data), data, scrub)
+                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                        message = f"Unreadable Anthropic stream event: {exc}"
+                        raise GatewayError(ErrorKind.PROTOCOL, message) from None
+                    yield ir
+                    if type(ir) is StreamError:  # exact types: see domain/stream_guard.py
+                        return
+                    if type(ir) is MessageStop:
+                        stopped = True
+                        break
             if not stopped:
                 raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
     except GatewayError as exc:

@@ -1,12 +1,12 @@
 """The narrow upstream-HTTP port: all a provider adapter needs from the network.
 
-Three things: POST a body and read the whole answer; POST a body and iterate the SSE lines of
-the answer; close the pool. One module per client implements it (``httptools_client``, the
-default, and ``httpx_client``, which also honours proxy settings from the environment);
-``create_http_client`` picks one by name. Both bound what an upstream sends the same way
-(``body.py``: head, body after decompression, line, stream duration). Transport failures are
-raised as ``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for timeouts) so
-that providers and the service never see a library's exception types.
+Three things: POST a body and read the whole answer; POST a body and iterate the SSE frames of
+the answer, a read's worth at a time; close the pool. One module per client implements it
+(``httptools_client``, the default, and ``httpx_client``, which also honours proxy settings from
+the environment); ``create_http_client`` picks one by name. Both bound what an upstream sends
+the same way (``body.py``: head, body after decompression, line, stream duration). Transport
+failures are raised as ``GatewayError`` (``UNAVAILABLE`` for connection errors, ``TIMEOUT`` for
+timeouts) so that providers and the service never see a library's exception types.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from adapters.outbound.http.body import ResponseLimits
+from adapters.protocols.sse import SSEFrame
 
 ClientKind = Literal["httptools", "httpx"]
 
@@ -54,8 +55,9 @@ class UpstreamStream(Protocol):
         """The whole remaining body (used for error statuses)."""
         ...
 
-    def lines(self) -> AsyncIterator[bytes]:
-        """The body's lines, without their line terminator (``\\n``, ``\\r\\n`` or ``\\r``)."""
+    def frames(self) -> AsyncIterator[list[SSEFrame]]:
+        """The body's SSE frames, in the batches that each read of the body completes (never an
+        empty batch; the body's end completes its last frame, blank line or not)."""
         ...
 
 

@@ -39,8 +39,8 @@ from adapters.outbound.http import PoolLimits, Timeouts, UpstreamResponse
 from adapters.outbound.http.body import (
     STREAM_PIECE,
     BadEncoding,
+    FrameReader,
     LimitExceeded,
-    LineSplitter,
     ResponseLimits,
     WholeBody,
     inflater_for,
@@ -58,6 +58,7 @@ from adapters.outbound.http.errors import (
 )
 from adapters.outbound.http.h1_connection import ConnectionLost, H1Connection, UpstreamTimeout
 from adapters.outbound.http.h1_pool import H1Pool, Origin
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 
 USER_AGENT = "poly-llm-gateway"
@@ -269,26 +270,26 @@ class HttptoolsStream:
         except _TransportErrors as exc:
             raise self._owner._error(exc, streaming=True) from None
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> AsyncIterator[list[SSEFrame]]:
         conn = self._conn
-        assert conn is not None, "lines() outside the stream's context"
-        splitter = LineSplitter(self._owner.response_limits.max_sse_line_bytes)
+        assert conn is not None, "frames() outside the stream's context"
+        reader = FrameReader(self._owner.response_limits.max_sse_line_bytes)
         try:
             inflater = inflater_for(conn.headers)
             while chunk := await conn.read_chunk():
                 if inflater is None:
-                    for line in splitter.feed(chunk):
-                        yield line
+                    if frames := reader.read(chunk):
+                        yield frames
+                        del frames  # handed over: not held while the next read is awaited
                     continue
                 for piece in inflater.pieces(chunk, STREAM_PIECE):
-                    for line in splitter.feed(piece):
-                        yield line
+                    if frames := reader.read(piece):
+                        yield frames
+                        del frames
                     await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
-            if inflater is not None:
-                for line in splitter.feed(inflater.finish()):
-                    yield line
+            if inflater is not None and (frames := reader.read(inflater.finish())):
+                yield frames
         except _TransportErrors as exc:
             raise self._owner._error(exc, streaming=True) from None
-        last = splitter.rest()
-        if last is not None:  # the last line had no terminator
-            yield last
+        if frames := reader.finish():
+            yield frames

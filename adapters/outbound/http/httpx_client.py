@@ -33,8 +33,8 @@ from adapters.outbound.http.body import (
     HEAD_LIMIT,
     STREAM_PIECE,
     BadEncoding,
+    FrameReader,
     LimitExceeded,
-    LineSplitter,
     ResponseLimits,
     WholeBody,
     body_too_large,
@@ -52,6 +52,7 @@ from adapters.outbound.http.errors import (
     unreadable,
     unusable_url,
 )
+from adapters.protocols.sse import SSEFrame
 from domain.errors import GatewayError
 
 _URL_CACHE_MAX = 64
@@ -233,30 +234,30 @@ class HttpxStream:
         except _StreamErrors as exc:
             raise self._owner._error(exc, streaming=True) from None
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> AsyncIterator[list[SSEFrame]]:
         response = self._response
-        assert response is not None, "lines() outside the stream's context"
-        splitter = LineSplitter(self._owner.response_limits.max_sse_line_bytes)
+        assert response is not None, "frames() outside the stream's context"
+        reader = FrameReader(self._owner.response_limits.max_sse_line_bytes)
         try:
             inflater = inflater_for(response.headers)
             chunks = response.aiter_raw() if self._deadline is None else self._until_deadline(response)
             async for chunk in chunks:
                 if inflater is None:
-                    for line in splitter.feed(chunk):
-                        yield line
+                    if frames := reader.read(chunk):
+                        yield frames
+                        del frames  # handed over: not held while the next read is awaited
                     continue
                 for piece in inflater.pieces(chunk, STREAM_PIECE):
-                    for line in splitter.feed(piece):
-                        yield line
+                    if frames := reader.read(piece):
+                        yield frames
+                        del frames
                     await asyncio.sleep(0)  # a small chunk may inflate to much: let others run
-            if inflater is not None:
-                for line in splitter.feed(inflater.finish()):
-                    yield line
+            if inflater is not None and (frames := reader.read(inflater.finish())):
+                yield frames
         except _StreamErrors as exc:
             raise self._owner._error(exc, streaming=True) from None
-        last = splitter.rest()
-        if last is not None:  # the last line had no terminator
-            yield last
+        if frames := reader.finish():
+            yield frames
 
     async def _until_deadline(self, response: httpx.Response) -> AsyncIterator[bytes]:
         raw = response.aiter_raw()

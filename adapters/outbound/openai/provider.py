@@ -61,11 +61,11 @@ class OpenAIProvider(HttpProvider[OpenAISettings]):
         if self._responses_url is not None and responses.relays(request):
             url = self._responses_url
             return responses.parse_stream(
-                self.lines(url, self._stream_headers, responses.build_body, request, model), self.scrub
+                self.frames(url, self._stream_headers, responses.build_body, request, model), self.scrub
             )
-        lines = self.lines(self._url, self._stream_headers, build_body, request, model)
+        frames = self.frames(self._url, self._stream_headers, build_body, request, model)
         return parse_upstream(
-            lines,
+            frames,
             relay_usage=request.include_usage is True,
             content=not _for_openai_client(request),
             scrub=self.scrub,

@@ -30,7 +30,6 @@ from adapters.protocols.openai.responses.heads import (
     ResponseHead,
     UsageHead,
 )
-from adapters.protocols.sse import decode_sse
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     UNSET,
@@ -103,45 +102,50 @@ def parse_response(body: bytes) -> ChatResponse:
 async def parse_stream(opener: Opener, scrub: Scrubber) -> EventStream:
     try:
         started = False
-        async with opener as lines:
-            async for frame in decode_sse(lines):
-                data = frame.data
-                if data == b"[DONE]":
-                    break
-                try:
-                    head = _event.decode(data)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    raise GatewayError(
-                        ErrorKind.PROTOCOL, f"Upstream sent an unreadable event: {exc}"
-                    ) from None
-                event: AnyEvent
-                final = False
-                if head.type == "error":
-                    kind = kind_of_names(head.code, None)
-                    message = head.message or "Upstream reported an error."
+        async with opener as reads:
+            done = False
+            async for frames in reads:
+                for frame in frames:
+                    data = frame.data
+                    if data == b"[DONE]":
+                        done = True
+                        break
+                    try:
+                        head = _event.decode(data)
+                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                        raise GatewayError(
+                            ErrorKind.PROTOCOL, f"Upstream sent an unreadable event: {exc}"
+                        ) from None
+                    event: AnyEvent
+                    final = False
+                    if head.type == "error":
+                        kind = kind_of_names(head.code, None)
+                        message = head.message or "Upstream reported an error."
+                        if not started:
+                            raise GatewayError(kind, message)
+                        yield scrub.stream_error(kind.value, message, data)
+                        return
+                    response = head.response
                     if not started:
-                        raise GatewayError(kind, message)
-                    yield scrub.stream_error(kind.value, message, data)
-                    return
-                response = head.response
-                if not started:
-                    started = True
-                    event = MessageStart(
-                        id=response.id if response else "",
-                        model=response.model if response else "",
-                        native=data,
-                    )
-                elif head.type in FINAL_EVENTS and response is not None:
-                    final = True
-                    event = MessageDelta(
-                        stop_reason=stop_of(response), usage=usage_of(response.usage), native=data
-                    )
-                else:
-                    event = Ping(native=data)
-                yield event
-                if final:
-                    yield MessageStop()
-                    return
+                        started = True
+                        event = MessageStart(
+                            id=response.id if response else "",
+                            model=response.model if response else "",
+                            native=data,
+                        )
+                    elif head.type in FINAL_EVENTS and response is not None:
+                        final = True
+                        event = MessageDelta(
+                            stop_reason=stop_of(response), usage=usage_of(response.usage), native=data
+                        )
+                    else:
+                        event = Ping(native=data)
+                    yield event
+                    if final:
+                        yield MessageStop()
+                        return
+                if done:
+                    break
             if started:
                 raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
     except GatewayError as exc:

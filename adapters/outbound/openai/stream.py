@@ -34,7 +34,7 @@ from adapters.outbound.openai.errors import error_object, kind_of
 from adapters.outbound.openai.response import stop_of, usage_of
 from adapters.outbound.scrub import NO_SECRETS, Scrubber
 from adapters.protocols.openai.response import ChatCompletionChunk, ChatCompletionChunkHead
-from adapters.protocols.sse import decode_sse
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import (
     AnyEvent,
@@ -57,13 +57,13 @@ _replace = msgspec.structs.replace
 DONE = b"[DONE]"
 
 
-Opener = AbstractAsyncContextManager[AsyncIterator[bytes]]
+Opener = AbstractAsyncContextManager[AsyncIterator[list[SSEFrame]]]
 
 
 def parse_upstream(
     opener: Opener, *, relay_usage: bool, content: bool = True, scrub: Scrubber = NO_SECRETS
 ) -> EventStream:
-    """IR events of the chat.completion.chunk stream whose lines ``opener`` opens on the first
+    """IR events of the chat.completion.chunk stream whose frames ``opener`` opens on the first
     ``__anext__`` (and closes with the iterator): the provider's stream is this generator, one
     hop less per event. Choice 0 becomes IR; other choices' frames only reach an OpenAI client
     through ``native``. ``content=False``: see the module's docstring."""
@@ -100,61 +100,66 @@ async def _content_events(opener: Opener, relay_usage: bool, scrub: Scrubber) ->
         stop_reason: StopReason | None = None
         stop_sequence: str | None = None
         usage = Usage()
-        async with opener as lines:
-            async for frame in decode_sse(lines):
-                data = frame.data
-                if data == DONE:
-                    break
-                chunk, failed = _decode(_decoder, data, started, scrub)
-                if failed is not None:
-                    yield failed
-                    return
-                if started and not chunk.usage and len(chunk.choices) == 1:
-                    # The usual frame, one more piece of the open text block: no detour via _Blocks.
-                    choice = chunk.choices[0]
-                    delta = choice.delta
-                    if (
-                        blocks.open_kind == "text"
-                        and choice.index == 0
-                        and not choice.finish_reason
-                        and delta
-                        and type(delta.content) is str
-                        and delta.content
-                        and not (delta.refusal or delta.tool_calls or delta.function_call)
-                        and not (delta.reasoning_content or delta.reasoning)
-                    ):
-                        text = TextDelta(text=delta.content)
-                        yield BlockDelta(index=blocks.open_index, delta=text, native=data)
-                        continue
-                out: list[AnyEvent] = []
-                if not started:
-                    if not chunk.choices and not (chunk.id or chunk.model):
-                        # Azure opens with prompt_filter_results and no id or model: the message starts
-                        # with the next chunk, which carries them.
+        async with opener as reads:
+            done = False
+            async for frames in reads:
+                for frame in frames:
+                    data = frame.data
+                    if data == DONE:
+                        done = True
+                        break
+                    chunk, failed = _decode(_decoder, data, started, scrub)
+                    if failed is not None:
+                        yield failed
+                        return
+                    if started and not chunk.usage and len(chunk.choices) == 1:
+                        # The usual frame, one more piece of the open text block: no detour via _Blocks.
+                        choice = chunk.choices[0]
+                        delta = choice.delta
+                        if (
+                            blocks.open_kind == "text"
+                            and choice.index == 0
+                            and not choice.finish_reason
+                            and delta
+                            and type(delta.content) is str
+                            and delta.content
+                            and not (delta.refusal or delta.tool_calls or delta.function_call)
+                            and not (delta.reasoning_content or delta.reasoning)
+                        ):
+                            text = TextDelta(text=delta.content)
+                            yield BlockDelta(index=blocks.open_index, delta=text, native=data)
+                            continue
+                    out: list[AnyEvent] = []
+                    if not started:
+                        if not chunk.choices and not (chunk.id or chunk.model):
+                            # Azure opens with prompt_filter_results and no id or model: the message starts
+                            # with the next chunk, which carries them.
+                            yield Ping(native=data)
+                            continue
+                        started = True
+                        out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
+                    if chunk.usage:
+                        usage = merge_usage(usage, usage_of(chunk.usage))
+                    for choice in chunk.choices:
+                        if choice.index != 0:
+                            continue
+                        if choice.delta:
+                            deltas.add(choice.delta, out)
+                        if choice.finish_reason:
+                            blocks.close(out)
+                            finished = True
+                            stop_reason, stop_sequence = stop_of(
+                                choice.finish_reason, choice.stop_reason, blocks.has_tools
+                            )
+                    if out:
+                        out[0] = _replace(out[0], native=data)
+                        for event in out:
+                            yield event
+                    elif chunk.choices or relay_usage or not chunk.usage:
                         yield Ping(native=data)
-                        continue
-                    started = True
-                    out.append(MessageStart(id=chunk.id, model=chunk.model, created=chunk.created))
-                if chunk.usage:
-                    usage = merge_usage(usage, usage_of(chunk.usage))
-                for choice in chunk.choices:
-                    if choice.index != 0:
-                        continue
-                    if choice.delta:
-                        deltas.add(choice.delta, out)
-                    if choice.finish_reason:
-                        blocks.close(out)
-                        finished = True
-                        stop_reason, stop_sequence = stop_of(
-                            choice.finish_reason, choice.stop_reason, blocks.has_tools
-                        )
-                if out:
-                    out[0] = _replace(out[0], native=data)
-                    for event in out:
-                        yield event
-                elif chunk.choices or relay_usage or not chunk.usage:
-                    yield Ping(native=data)
-                # else: the usage chunk the client did not ask for; its usage goes in MessageDelta
+                    # else: the usage chunk the client did not ask for; its usage goes in MessageDelta
+                if done:
+                    break
             else:
                 if not finished:
                     raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")
@@ -179,36 +184,41 @@ async def _head_events(opener: Opener, relay_usage: bool, scrub: Scrubber) -> Ev
         stop_reason: StopReason | None = None
         stop_sequence: str | None = None
         usage = Usage()
-        async with opener as lines:
-            async for frame in decode_sse(lines):
-                data = frame.data
-                if data == DONE:
-                    break
-                chunk, failed = _decode(_head_decoder, data, started, scrub)
-                if failed is not None:
-                    yield failed
-                    return
-                if not started and not chunk.choices and not (chunk.id or chunk.model):
-                    yield Ping(native=data)  # Azure's prompt_filter_results chunk (see ``_content_events``)
-                    continue
-                if chunk.usage:
-                    usage = merge_usage(usage, usage_of(chunk.usage))
-                for choice in chunk.choices:
-                    if choice.index != 0:
+        async with opener as reads:
+            done = False
+            async for frames in reads:
+                for frame in frames:
+                    data = frame.data
+                    if data == DONE:
+                        done = True
+                        break
+                    chunk, failed = _decode(_head_decoder, data, started, scrub)
+                    if failed is not None:
+                        yield failed
+                        return
+                    if not started and not chunk.choices and not (chunk.id or chunk.model):
+                        yield Ping(native=data)  # Azure's prompt_filter_results (see ``_content_events``)
                         continue
-                    delta = choice.delta
-                    if delta and (delta.tool_calls or delta.function_call):
-                        has_tools = True
-                    if choice.finish_reason:
-                        finished = True
-                        stop_reason, stop_sequence = stop_of(
-                            choice.finish_reason, choice.stop_reason, has_tools
-                        )
-                if not started:
-                    started = True
-                    yield MessageStart(id=chunk.id, model=chunk.model, created=chunk.created, native=data)
-                elif chunk.choices or relay_usage or not chunk.usage:
-                    yield Ping(native=data)
+                    if chunk.usage:
+                        usage = merge_usage(usage, usage_of(chunk.usage))
+                    for choice in chunk.choices:
+                        if choice.index != 0:
+                            continue
+                        delta = choice.delta
+                        if delta and (delta.tool_calls or delta.function_call):
+                            has_tools = True
+                        if choice.finish_reason:
+                            finished = True
+                            stop_reason, stop_sequence = stop_of(
+                                choice.finish_reason, choice.stop_reason, has_tools
+                            )
+                    if not started:
+                        started = True
+                        yield MessageStart(id=chunk.id, model=chunk.model, created=chunk.created, native=data)
+                    elif chunk.choices or relay_usage or not chunk.usage:
+                        yield Ping(native=data)
+                if done:
+                    break
             else:
                 if not finished:
                     raise GatewayError(ErrorKind.UNAVAILABLE, "upstream stream ended early")

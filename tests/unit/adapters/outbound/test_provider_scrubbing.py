@@ -14,9 +14,11 @@ import pytest
 from adapters.outbound import PROVIDER_KINDS
 from adapters.outbound.http import UpstreamResponse
 from adapters.outbound.scrub import Scrubber
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, NativeRequest, StreamError, TextBlock
 from tests.conftest import fixture_bytes
+from tests.fakes.http_port import port_frames
 
 KEYS = {
     "openai": "sk-proj-unit0openai1key2abcdefghijklmnop",
@@ -61,9 +63,8 @@ class EchoStream:
     async def read(self) -> bytes:
         return self.body
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        for line in self.line_list:
-            yield line
+    def frames(self) -> AsyncIterator[list[SSEFrame]]:
+        return port_frames(self.line_list)
 
 
 class EchoHttp:

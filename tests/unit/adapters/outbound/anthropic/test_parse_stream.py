@@ -166,7 +166,7 @@ async def test_frames_after_message_stop_are_read_but_not_yielded():
     lines = [*sse_lines("anthropic/stream_text.sse"), b'data: {"type":"ping"}', b""]
     consumed = []
 
-    async def tracking():
+    def tracking():
         for line in lines:
             consumed.append(line)
             yield line

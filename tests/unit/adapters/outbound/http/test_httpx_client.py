@@ -11,8 +11,9 @@ from pytest_httpx import HTTPXMock, IteratorStream
 
 from adapters.outbound.http import PoolLimits, Timeouts
 from adapters.outbound.http.httpx_client import HttpxClient
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
-from tests.conftest import fixture_bytes, sse_lines
+from tests.conftest import fixture_bytes, sse_frames
 
 URL = "https://api.example.test/v1/chat/completions"
 HEADERS = {"authorization": "Bearer sk-test", "content-type": "application/json"}
@@ -39,13 +40,13 @@ class FailingStream(httpx.AsyncByteStream):
         raise httpx.ReadError("[Errno 104] Connection reset by peer")
 
 
-async def collect_lines_from(client: HttpxClient, url: str) -> list[bytes]:
+async def collect_frames_from(client: HttpxClient, url: str) -> list[SSEFrame]:
     async with client.stream(url, HEADERS, BODY) as stream:
-        return [line async for line in stream.lines()]
+        return [frame async for frames in stream.frames() for frame in frames]
 
 
-async def collect_lines(client: HttpxClient) -> list[bytes]:
-    return await collect_lines_from(client, URL)
+async def collect_frames(client: HttpxClient) -> list[SSEFrame]:
+    return await collect_frames_from(client, URL)
 
 
 async def test_post_returns_status_lowercase_headers_and_body(client: HttpxClient, httpx_mock: HTTPXMock):
@@ -77,14 +78,14 @@ async def test_post_error_status_is_returned_with_its_body(client: HttpxClient, 
     assert (response.status, response.body, response.headers["retry-after"]) == (429, body, "7")
 
 
-async def test_stream_lines_survive_awkward_chunk_boundaries(client: HttpxClient, httpx_mock: HTTPXMock):
+async def test_stream_frames_survive_awkward_chunk_boundaries(client: HttpxClient, httpx_mock: HTTPXMock):
     chunks = [b"event: a\r", b'\ndata: {"x":', b"1}\r\n\r", b"\n"]
     chunks += [b"data: two\rdata: three\n\nda", b"ta: tail"]
     httpx_mock.add_response(stream=IteratorStream(chunks))
 
-    lines = await collect_lines(client)
+    frames = await collect_frames(client)
 
-    assert lines == [b"event: a", b'data: {"x":1}', b"", b"data: two", b"data: three", b"", b"data: tail"]
+    assert frames == [SSEFrame(b"a", b'{"x":1}'), SSEFrame(None, b"two\nthree"), SSEFrame(None, b"tail")]
 
 
 async def test_stream_final_lone_carriage_return_ends_the_last_line(
@@ -92,17 +93,17 @@ async def test_stream_final_lone_carriage_return_ends_the_last_line(
 ):
     httpx_mock.add_response(stream=IteratorStream([b"data: a\r\n\r\ndata: b\r"]))
 
-    assert await collect_lines(client) == [b"data: a", b"", b"data: b"]
+    assert await collect_frames(client) == [SSEFrame(None, b"a"), SSEFrame(None, b"b")]
 
 
 @pytest.mark.parametrize("name", ["openai/stream_text_with_usage.sse", "anthropic/stream_thinking.sse"])
-async def test_stream_recorded_fixture_in_small_chunks_yields_its_lines(
+async def test_stream_recorded_fixture_in_small_chunks_yields_its_frames(
     client: HttpxClient, httpx_mock: HTTPXMock, name: str
 ):
     data = fixture_bytes(name)
     httpx_mock.add_response(stream=IteratorStream([data[i : i + 7] for i in range(0, len(data), 7)]))
 
-    assert await collect_lines(client) == sse_lines(name)[:-1]  # the last "" follows the final "\n"
+    assert await collect_frames(client) == sse_frames(name)
 
 
 async def test_stream_error_status_body_is_readable(client: HttpxClient, httpx_mock: HTTPXMock):
@@ -122,7 +123,7 @@ async def test_connect_error_is_unavailable_naming_the_provider(
 
     with pytest.raises(GatewayError) as caught:
         if use_stream:
-            await collect_lines(client)
+            await collect_frames(client)
         else:
             await client.post(URL, HEADERS, BODY)
 
@@ -182,18 +183,18 @@ async def test_total_timeout_bounds_a_non_stream_exchange(client: HttpxClient, h
     assert caught.value.message == "Provider 'openai' did not answer within 0.5 s"
 
 
-async def test_failure_mid_stream_is_raised_from_lines_as_unavailable(
+async def test_failure_mid_stream_is_raised_from_frames_as_unavailable(
     client: HttpxClient, httpx_mock: HTTPXMock
 ):
     httpx_mock.add_response(stream=FailingStream([b"data: one\n\n", b"data: tw"]))
-    seen: list[bytes] = []
+    seen: list[SSEFrame] = []
 
     with pytest.raises(GatewayError) as caught:
         async with client.stream(URL, HEADERS, BODY) as stream:
-            async for line in stream.lines():
-                seen.append(line)
+            async for frames in stream.frames():
+                seen += frames
 
-    assert seen == [b"data: one", b""]
+    assert seen == [SSEFrame(None, b"one")]
     assert (caught.value.kind, caught.value.provider) == (ErrorKind.UNAVAILABLE, "openai")
 
 
@@ -202,7 +203,7 @@ async def test_unusable_url_is_a_configuration_error(client: HttpxClient, url: s
     with pytest.raises(GatewayError) as caught:
         await client.post(url, HEADERS, BODY)
     with pytest.raises(GatewayError) as caught_on_stream:
-        await collect_lines_from(client, url)
+        await collect_frames_from(client, url)
 
     assert caught.value.kind is caught_on_stream.value.kind is ErrorKind.CONFIGURATION
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import msgspec
 import pytest
 
@@ -340,15 +338,10 @@ AZURE = [
 ]
 
 
-async def _lines() -> AsyncIterator[bytes]:
-    for line in AZURE:
-        yield line
-
-
 async def test_azure_s_prompt_filter_chunk_first_is_relayed_and_the_message_starts_after_it() -> None:
     """Azure OpenAI opens a stream with a chunk of prompt_filter_results and no id or model:
     the message starts with the next chunk, keeping the upstream's id and model."""
-    events = [e async for e in openai_events(_lines())]
+    events = [e async for e in openai_events(AZURE)]
     assert isinstance(events[0], Ping) and events[0].native is not None  # still relayed natively
     start = events[1]
     assert isinstance(start, MessageStart)

@@ -12,9 +12,11 @@ import pytest
 from adapters.outbound.http import UpstreamResponse
 from adapters.outbound.openai.provider import OpenAIProvider
 from adapters.outbound.openai.settings import OpenAISettings
+from adapters.protocols.sse import SSEFrame
 from domain.errors import ErrorKind, GatewayError
 from domain.ir import ChatRequest, Message, MessageDelta, MessageStart, Ping, TextBlock
 from tests.conftest import fixture_bytes, sse_lines
+from tests.fakes.http_port import port_frames
 
 SETTINGS = OpenAISettings(name="openai", base_url="https://api.example.test/v1/", api_key="sk-secret")
 
@@ -29,9 +31,8 @@ class FakeStream:
     async def read(self) -> bytes:
         return self.body
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        for line in self.line_list:
-            yield line
+    def frames(self) -> AsyncIterator[list[SSEFrame]]:
+        return port_frames(self.line_list)
 
 
 @dataclass
